@@ -1,0 +1,61 @@
+//! The pages veterans see, their components, and the server functions they
+//! call. Compiled twice: for the server (`ssr`) and for the browser
+//! (`hydrate`).
+
+pub mod domain;
+mod errors;
+mod pages;
+pub mod server_fns;
+pub mod session;
+
+pub use errors::PageError;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::StaticSegment;
+
+/// The HTML document every page is rendered into.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Effects run only in the browser, so this turns true once hydration is
+    // done: tests and people can tell the page is live.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    view! {
+        <Stylesheet id="site" href="/pkg/itf-async.css"/>
+        <Title formatter=|page: String| format!("{page} | Veterans Affairs")/>
+        <a class="skip-link" href="#main">"Skip to main content"</a>
+        <header class="site-header">
+            <p class="site-name">"VA.gov"</p>
+        </header>
+        <Router>
+            <main id="main" data-hydrated=move || hydrated.get().to_string()>
+                <Routes fallback=pages::NotFound>
+                    <Route path=StaticSegment("") view=pages::StartPage/>
+                    <Route path=StaticSegment("sign-in") view=pages::SignInPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
