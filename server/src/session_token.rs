@@ -1,0 +1,77 @@
+//! The secret in a veteran's session cookie.
+
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+
+/// 32 random bytes, written as 64 lowercase hex digits in the cookie.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionToken(String);
+
+/// What the store keeps instead of the token itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionTokenHash([u8; 32]);
+
+impl SessionToken {
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).expect("the operating system's random source works");
+        Self(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// A token from a cookie; `None` for anything we could not have issued.
+    pub fn parse(value: &str) -> Option<Self> {
+        (value.len() == 64
+            && value
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .then(|| Self(value.to_owned()))
+    }
+
+    pub fn hash(&self) -> SessionTokenHash {
+        SessionTokenHash(Sha256::digest(self.0.as_bytes()).into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionToken(<redacted>)")
+    }
+}
+
+impl SessionTokenHash {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_tokens_parse_and_differ() {
+        let a = SessionToken::generate();
+        let b = SessionToken::generate();
+        assert_ne!(a, b);
+        assert_eq!(SessionToken::parse(a.expose()), Some(a.clone()));
+        assert_ne!(a.hash(), b.hash());
+    }
+
+    #[test]
+    fn foreign_values_are_refused() {
+        for bad in ["", "abc", &"G".repeat(64), &"A".repeat(64), &"a".repeat(65)] {
+            assert_eq!(SessionToken::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let token = SessionToken::generate();
+        assert!(!format!("{token:?}").contains(token.expose()));
+    }
+}
