@@ -1,0 +1,133 @@
+//! The itf-async service: configuration, store, web and (later) the worker
+//! and the provider client. `main.rs` is only the command line around it.
+
+pub mod config;
+pub mod session_token;
+pub mod store;
+pub mod telemetry;
+pub mod web;
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use leptos::config::Env;
+use leptos::prelude::LeptosOptions;
+use tokio::net::TcpListener;
+
+use config::{Config, DatabaseUrl, Profile};
+use store::{Store, StoreError};
+use web::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error(
+        "cannot listen on {addr}: {source}; choose another LEPTOS_SITE_ADDR or stop what uses it"
+    )]
+    Bind { addr: SocketAddr, source: io::Error },
+    #[error("the web server stopped: {0}")]
+    Serve(io::Error),
+}
+
+/// A configured instance, bound to its address and ready to serve.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let store = store::open(&config.database)?;
+        let listener = TcpListener::bind(config.site_addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.site_addr,
+                source,
+            })?;
+        let leptos_options =
+            leptos_options(&config, listener.local_addr().map_err(StartError::Serve)?);
+        let postgres = matches!(config.database, DatabaseUrl::Postgres(_));
+        let state = AppState::new(config, store, leptos_options);
+        prepare_schema(&state, postgres).await?;
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        tokio::spawn(web::sweep_expired_sessions(self.state.clone()));
+        axum::serve(self.listener, web::router(self.state))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(StartError::Serve)
+    }
+}
+
+fn leptos_options(config: &Config, site_addr: SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("itf-async")
+        .site_root(config.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(site_addr)
+        .env(match config.profile {
+            Profile::Development => Env::DEV,
+            Profile::Production => Env::PROD,
+        })
+        .build()
+}
+
+/// Migrates the schema. A PostgreSQL that is down at start-up does not stop
+/// the instance: it keeps trying in the background and reports "not ready"
+/// until it gets through.
+async fn prepare_schema(state: &AppState, postgres: bool) -> Result<(), StartError> {
+    match state.store.migrate().await {
+        Ok(()) => {
+            state.mark_schema_ready();
+            Ok(())
+        }
+        Err(error) if postgres && error.is_unavailable() => {
+            tracing::warn!(%error, "database unreachable at start-up; retrying in the background");
+            tokio::spawn(migrate_when_reachable(state.clone()));
+            Ok(())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn migrate_when_reachable(state: AppState) {
+    let mut delay = Duration::from_secs(1);
+    loop {
+        tokio::time::sleep(delay).await;
+        match state.store.migrate().await {
+            Ok(()) => {
+                tracing::info!("database reached; schema is up to date");
+                state.mark_schema_ready();
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "database still unreachable");
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+/// Runs the migrations once, for `itf-async migrate`.
+pub async fn migrate(config: &Config) -> Result<(), StartError> {
+    let store: Arc<dyn Store> = store::open(&config.database)?;
+    store.migrate().await?;
+    Ok(())
+}

@@ -1,0 +1,80 @@
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use itf_server::config::{Config, Profile};
+use itf_server::{telemetry, Application};
+
+/// ITF Async: records a veteran's Intent to File request at once and
+/// completes it with the provider in the background.
+#[derive(Parser)]
+#[command(name = "itf-async", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web app and run the worker, as ITF_ROLE says (the default).
+    Serve,
+    /// Bring the database schema up to date, then exit.
+    Migrate,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprint!("{error}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.profile);
+    let outcome = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => itf_server::migrate(&config).await.map(|()| {
+            tracing::info!("the database schema is up to date");
+        }),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "itf-async stopped");
+            eprintln!("itf-async: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), itf_server::StartError> {
+    let profile = config.profile;
+    let role = config.role;
+    let database = config.database.clone();
+    let development_surfaces = config.development_surfaces();
+    let app = Application::build(config).await?;
+    tracing::info!(
+        address = %app.local_addr(),
+        ?profile,
+        ?role,
+        ?database,
+        development_surfaces,
+        "itf-async is listening"
+    );
+    if profile == Profile::Development {
+        println!("ITF Async is running at http://{}", app.local_addr());
+    }
+    app.run(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM can be watched");
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate.recv() => {}
+    }
+    tracing::info!("shutting down");
+}

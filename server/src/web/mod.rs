@@ -1,0 +1,125 @@
+//! The HTTP face of the service: pages, server functions, sign-in and the
+//! operational endpoints, with the layers every request passes through.
+
+mod error;
+mod health;
+mod metrics;
+mod origin;
+mod session;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use axum::extract::{FromRef, MatchedPath, Request};
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post};
+use axum::Router;
+use itf_app::session::Surfaces;
+use itf_app::{shell, App};
+use leptos::prelude::LeptosOptions;
+use leptos_axum::{file_and_error_handler, generate_route_list, LeptosRoutes};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub use metrics::HttpMetrics;
+pub use session::sweep_expired as sweep_expired_sessions;
+
+use crate::config::Config;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub leptos_options: LeptosOptions,
+    pub metrics: HttpMetrics,
+    /// Set once the schema is migrated; until then the instance is not ready.
+    schema_ready: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn new(config: Config, store: Arc<dyn Store>, leptos_options: LeptosOptions) -> Self {
+        Self {
+            config: Arc::new(config),
+            store,
+            leptos_options,
+            metrics: HttpMetrics::new(),
+            schema_ready: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    pub fn schema_ready(&self) -> bool {
+        self.schema_ready.load(Ordering::Acquire)
+    }
+
+    pub fn mark_schema_ready(&self) {
+        self.schema_ready.store(true, Ordering::Release);
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let operations = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::render));
+
+    let app = if state.config.role.serves_pages() {
+        operations.merge(pages(&state))
+    } else {
+        operations
+    };
+
+    app.layer(from_fn(origin::same_origin_only))
+        .layer(from_fn_with_state(state.clone(), metrics::track))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+fn pages(state: &AppState) -> Router<AppState> {
+    let surfaces = Surfaces {
+        development: state.config.development_surfaces(),
+    };
+    let leptos_options = state.leptos_options.clone();
+    let mut pages = Router::new()
+        .leptos_routes_with_context(
+            state,
+            generate_route_list(App),
+            move || leptos::prelude::provide_context(surfaces),
+            move || shell(leptos_options.clone()),
+        )
+        .route("/sign-out", post(session::sign_out));
+    if surfaces.development {
+        pages = pages.route("/sign-in/mock", post(session::mock_sign_in));
+    }
+    pages
+        .route_layer(from_fn_with_state(state.clone(), session::resolve))
+        .fallback(file_and_error_handler::<AppState, _>(shell))
+}
+
+/// The span of one request: its route template and request id, never the
+/// path or query, which could carry an ICN.
+fn request_span(request: &Request) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(metrics::UNMATCHED_ROUTE, MatchedPath::as_str);
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|id| id.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!("request", method = %request.method(), route, request_id)
+}

@@ -1,0 +1,68 @@
+//! The binary as operators run it.
+
+use std::process::Command;
+
+fn itf_async() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_itf-async"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    command
+}
+
+#[test]
+fn production_with_no_settings_exits_and_names_every_missing_one() {
+    let output = itf_async()
+        .env("ITF_PROFILE", "production")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    for name in [
+        "DATABASE_URL",
+        "LIGHTHOUSE_BASE_URL",
+        "LIGHTHOUSE_CLIENT_ID",
+        "LIGHTHOUSE_AUDIENCE",
+        "LIGHTHOUSE_KEY_FILE",
+    ] {
+        assert!(said.contains(name), "{name} not named in:\n{said}");
+    }
+}
+
+#[test]
+fn a_malformed_setting_is_named() {
+    let output = itf_async()
+        .env("LEPTOS_SITE_ADDR", "not-an-address")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("LEPTOS_SITE_ADDR"));
+}
+
+#[test]
+fn migrate_brings_a_new_database_up_to_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/fresh.db", dir.path().display());
+    let output = itf_async()
+        .env("DATABASE_URL", &url)
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(dir.path().join("fresh.db").exists());
+}
+
+#[test]
+fn migrate_against_a_dead_database_fails_clearly() {
+    let output = itf_async()
+        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/nothing")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("database"));
+}
