@@ -23,8 +23,8 @@ pub struct HttpMetrics {
     latency: HistogramVec,
 }
 
-impl HttpMetrics {
-    pub fn new() -> Self {
+impl Default for HttpMetrics {
+    fn default() -> Self {
         let registry = Registry::new();
         let labels = ["method", "route", "status"];
         let requests = IntCounterVec::new(
@@ -55,7 +55,9 @@ impl HttpMetrics {
             latency,
         }
     }
+}
 
+impl HttpMetrics {
     fn render(&self) -> String {
         let mut out = Vec::new();
         TextEncoder::new()

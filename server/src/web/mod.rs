@@ -44,7 +44,7 @@ impl AppState {
             config: Arc::new(config),
             store,
             leptos_options,
-            metrics: HttpMetrics::new(),
+            metrics: HttpMetrics::default(),
             schema_ready: Arc::new(AtomicBool::new(false)),
         }
     }
