@@ -4,10 +4,17 @@ use std::env;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::provider::{ClientSettings, Timeouts, DEFAULT_SCOPES, TOKEN_PATH};
+use crate::simulator::{DevelopmentKey, KeyError};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/itf-async.db";
 pub const DEFAULT_SITE_ADDR: &str = "127.0.0.1:3000";
 pub const DEFAULT_SITE_ROOT: &str = "target/site";
+pub const DEFAULT_DATA_DIR: &str = "data";
+/// The client id the app uses with the simulator.
+pub const SIMULATOR_CLIENT_ID: &str = "itf-async-development";
 /// Where the provider simulator is mounted, in-process or standalone.
 pub const SIMULATOR_ROOT: &str = "/_sim/lighthouse";
 
@@ -67,9 +74,11 @@ impl Provider {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LighthouseSettings {
     pub base_url: String,
+    pub token_url: String,
     pub client_id: String,
     pub audience: String,
     pub key_file: PathBuf,
+    pub key_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,7 +89,11 @@ pub struct Config {
     pub site_addr: SocketAddr,
     /// The folder the build wrote the stylesheet and WebAssembly into.
     pub site_root: String,
+    /// Where the SQLite database (by default) and the development key live.
+    pub data_dir: PathBuf,
     pub provider: Provider,
+    pub provider_timeouts: Timeouts,
+    pub provider_scopes: String,
 }
 
 /// Every problem with the settings, each naming the setting.
@@ -173,7 +186,26 @@ impl Config {
         });
 
         let site_root = lookup("LEPTOS_SITE_ROOT").unwrap_or_else(|| DEFAULT_SITE_ROOT.to_owned());
+        let data_dir =
+            PathBuf::from(lookup("ITF_DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.to_owned()));
         let provider = provider_from(&lookup, production, &mut problems);
+        let defaults = Timeouts::default();
+        let provider_timeouts = Timeouts {
+            connect: milliseconds(
+                &lookup,
+                "LIGHTHOUSE_CONNECT_TIMEOUT_MS",
+                defaults.connect,
+                &mut problems,
+            ),
+            total: milliseconds(
+                &lookup,
+                "LIGHTHOUSE_TIMEOUT_MS",
+                defaults.total,
+                &mut problems,
+            ),
+        };
+        let provider_scopes =
+            lookup("LIGHTHOUSE_SCOPES").unwrap_or_else(|| DEFAULT_SCOPES.to_owned());
 
         match (database, site_addr, provider) {
             (Some(database), Ok(site_addr), Some(provider)) if problems.is_empty() => Ok(Self {
@@ -182,7 +214,10 @@ impl Config {
                 database,
                 site_addr,
                 site_root,
+                data_dir,
                 provider,
+                provider_timeouts,
+                provider_scopes,
             }),
             _ => Err(ConfigError { problems }),
         }
@@ -192,6 +227,57 @@ impl Config {
     /// mounted only in development and only against the simulator.
     pub fn development_surfaces(&self) -> bool {
         self.profile == Profile::Development && self.provider.is_simulator()
+    }
+
+    /// The in-process simulator is mounted when the provider is the
+    /// simulator and no standalone one is named.
+    pub fn in_process_simulator(&self) -> bool {
+        self.profile == Profile::Development
+            && matches!(self.provider, Provider::Simulator { base_url: None })
+    }
+
+    /// How to reach and sign in to the provider; `app_addr` is where this
+    /// instance listens, for the in-process simulator.
+    pub fn client_settings(&self, app_addr: SocketAddr) -> Result<ClientSettings, KeyError> {
+        let (base_url, token_url, audience, client_id, private_key_pem, key_id) =
+            match &self.provider {
+                Provider::Lighthouse(settings) => (
+                    settings.base_url.clone(),
+                    settings.token_url.clone(),
+                    settings.audience.clone(),
+                    settings.client_id.clone(),
+                    std::fs::read(&settings.key_file).map_err(|source| KeyError::Io {
+                        path: settings.key_file.clone(),
+                        source,
+                    })?,
+                    settings.key_id.clone(),
+                ),
+                Provider::Simulator { base_url } => {
+                    let base_url = base_url
+                        .clone()
+                        .unwrap_or_else(|| format!("http://{app_addr}{SIMULATOR_ROOT}"));
+                    let token_url = format!("{}{TOKEN_PATH}", base_url.trim_end_matches('/'));
+                    let key = DevelopmentKey::load_or_create(&self.data_dir)?;
+                    (
+                        base_url,
+                        token_url.clone(),
+                        token_url,
+                        SIMULATOR_CLIENT_ID.to_owned(),
+                        key.private_pem,
+                        None,
+                    )
+                }
+            };
+        Ok(ClientSettings {
+            base_url,
+            token_url,
+            audience,
+            client_id,
+            private_key_pem,
+            key_id,
+            scopes: self.provider_scopes.clone(),
+            timeouts: self.provider_timeouts,
+        })
     }
 
     /// Cookies are `Secure` unless the site is served on loopback, where
@@ -248,16 +334,43 @@ fn provider_from(
         "the path of the PEM private key registered with Lighthouse",
     );
     if let Some(path) = &key_file {
-        if std::fs::metadata(path).is_err() {
-            problems.push(format!("LIGHTHOUSE_KEY_FILE: cannot read {path:?}"));
+        match std::fs::read(path) {
+            Err(_) => problems.push(format!("LIGHTHOUSE_KEY_FILE: cannot read {path:?}")),
+            Ok(pem) if jsonwebtoken::EncodingKey::from_rsa_pem(&pem).is_err() => problems.push(
+                format!("LIGHTHOUSE_KEY_FILE: {path:?} is not an RSA private key in PEM"),
+            ),
+            Ok(_) => {}
         }
     }
+    let base_url = base_url?;
+    let token_url = lookup("LIGHTHOUSE_TOKEN_URL")
+        .unwrap_or_else(|| format!("{}{TOKEN_PATH}", base_url.trim_end_matches('/')));
     Some(Provider::Lighthouse(LighthouseSettings {
-        base_url: base_url?,
+        base_url,
+        token_url,
         client_id: client_id?,
         audience: audience?,
         key_file: key_file?.into(),
+        key_id: lookup("LIGHTHOUSE_KEY_ID"),
     }))
+}
+
+fn milliseconds(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: Duration,
+    problems: &mut Vec<String>,
+) -> Duration {
+    match lookup(name).map(|text| text.parse::<u64>()) {
+        None => default,
+        Some(Ok(ms)) if ms > 0 => Duration::from_millis(ms),
+        Some(_) => {
+            problems.push(format!(
+                "{name}: use a whole number of milliseconds above 0"
+            ));
+            default
+        }
+    }
 }
 
 #[cfg(test)]
@@ -321,9 +434,17 @@ mod tests {
         assert!(text.contains("points at the simulator"), "{text}");
     }
 
+    /// A directory holding an RSA private key, and the key's path.
+    fn key_file() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        DevelopmentKey::load_or_create(dir.path()).unwrap();
+        let path = dir.path().join("lighthouse-simulator-key.pem");
+        (dir, path.to_str().unwrap().to_owned())
+    }
+
     #[test]
     fn production_starts_with_postgres_and_a_real_provider() {
-        let key = tempfile::NamedTempFile::new().unwrap();
+        let (_dir, key) = key_file();
         let config = config(&[
             ("ITF_PROFILE", "production"),
             ("DATABASE_URL", "postgres://itf@db.internal/itf"),
@@ -333,22 +454,61 @@ mod tests {
                 "LIGHTHOUSE_AUDIENCE",
                 "https://deptva-eval.okta.com/oauth2/aus/v1/token",
             ),
-            ("LIGHTHOUSE_KEY_FILE", key.path().to_str().unwrap()),
+            ("LIGHTHOUSE_KEY_FILE", &key),
             ("LEPTOS_SITE_ADDR", "0.0.0.0:8080"),
         ])
         .unwrap();
         assert!(!config.development_surfaces());
+        assert!(!config.in_process_simulator());
         assert!(config.secure_cookies());
+        let settings = config
+            .client_settings("0.0.0.0:8080".parse().unwrap())
+            .unwrap();
+        assert_eq!(
+            settings.token_url,
+            "https://sandbox-api.va.gov/oauth2/claims/system/v1/token"
+        );
+        assert_eq!(settings.scopes, "system/claim.read system/claim.write");
+        assert_eq!(settings.timeouts, Timeouts::default());
+    }
+
+    #[test]
+    fn a_key_file_that_is_not_a_key_is_named() {
+        let junk = tempfile::NamedTempFile::new().unwrap();
+        let text = config(&[
+            ("LIGHTHOUSE_BASE_URL", "https://sandbox-api.va.gov"),
+            ("LIGHTHOUSE_CLIENT_ID", "client"),
+            ("LIGHTHOUSE_AUDIENCE", "https://example.test/token"),
+            ("LIGHTHOUSE_KEY_FILE", junk.path().to_str().unwrap()),
+            ("LIGHTHOUSE_TIMEOUT_MS", "soon"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(text.contains("LIGHTHOUSE_KEY_FILE"), "{text}");
+        assert!(text.contains("LIGHTHOUSE_TIMEOUT_MS"), "{text}");
+    }
+
+    #[test]
+    fn the_simulator_is_reached_in_process_by_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(&[("ITF_DATA_DIR", dir.path().to_str().unwrap())]).unwrap();
+        assert!(config.in_process_simulator());
+        let settings = config
+            .client_settings("127.0.0.1:3000".parse().unwrap())
+            .unwrap();
+        assert_eq!(settings.base_url, "http://127.0.0.1:3000/_sim/lighthouse");
+        assert_eq!(settings.audience, settings.token_url);
+        assert!(dir.path().join("lighthouse-simulator-key.pem").exists());
     }
 
     #[test]
     fn a_real_provider_turns_development_surfaces_off_in_development_too() {
-        let key = tempfile::NamedTempFile::new().unwrap();
+        let (_dir, key) = key_file();
         let config = config(&[
             ("LIGHTHOUSE_BASE_URL", "https://sandbox-api.va.gov"),
             ("LIGHTHOUSE_CLIENT_ID", "client"),
             ("LIGHTHOUSE_AUDIENCE", "https://example.test/token"),
-            ("LIGHTHOUSE_KEY_FILE", key.path().to_str().unwrap()),
+            ("LIGHTHOUSE_KEY_FILE", &key),
         ])
         .unwrap();
         assert!(!config.development_surfaces());

@@ -2,7 +2,9 @@
 //! and the provider client. `main.rs` is only the command line around it.
 
 pub mod config;
+pub mod provider;
 pub mod session_token;
+pub mod simulator;
 pub mod store;
 pub mod telemetry;
 pub mod web;
@@ -17,7 +19,8 @@ use leptos::config::Env;
 use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
 
-use config::{Config, DatabaseUrl, Profile};
+use config::{Config, DatabaseUrl, Profile, SIMULATOR_ROOT};
+use simulator::{DevelopmentKey, Simulator};
 use store::{Store, StoreError};
 use web::AppState;
 
@@ -27,6 +30,8 @@ pub enum StartError {
     Config(#[from] config::ConfigError),
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] simulator::KeyError),
     #[error(
         "cannot listen on {addr}: {source}; choose another LEPTOS_SITE_ADDR or stop what uses it"
     )]
@@ -53,7 +58,16 @@ impl Application {
         let leptos_options =
             leptos_options(&config, listener.local_addr().map_err(StartError::Serve)?);
         let postgres = matches!(config.database, DatabaseUrl::Postgres(_));
-        let state = AppState::new(config, store, leptos_options);
+        let simulator = if config.in_process_simulator() {
+            let key = DevelopmentKey::load_or_create(&config.data_dir)?;
+            Some(Arc::new(Simulator::new(
+                &key,
+                simulator::DEFAULT_QUOTA_PER_MINUTE,
+            )?))
+        } else {
+            None
+        };
+        let state = AppState::new(config, store, leptos_options, simulator);
         prepare_schema(&state, postgres).await?;
         Ok(Self { listener, state })
     }
@@ -130,4 +144,46 @@ pub async fn migrate(config: &Config) -> Result<(), StartError> {
     let store: Arc<dyn Store> = store::open(&config.database)?;
     store.migrate().await?;
     Ok(())
+}
+
+/// The provider simulator on its own, so that its state outlives app
+/// restarts and is shared by several instances.
+pub struct StandaloneSimulator {
+    listener: TcpListener,
+    simulator: Arc<Simulator>,
+}
+
+impl StandaloneSimulator {
+    pub async fn build(
+        addr: SocketAddr,
+        quota_per_minute: u32,
+        data_dir: &std::path::Path,
+    ) -> Result<Self, StartError> {
+        let key = DevelopmentKey::load_or_create(data_dir)?;
+        let simulator = Arc::new(Simulator::new(&key, quota_per_minute)?);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        Ok(Self {
+            listener,
+            simulator,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let router = axum::Router::new().nest(SIMULATOR_ROOT, simulator::router(self.simulator));
+        axum::serve(self.listener, web::with_common_layers(router))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(StartError::Serve)
+    }
 }

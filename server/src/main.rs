@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use itf_server::config::{Config, Profile};
-use itf_server::{telemetry, Application};
+use itf_server::{telemetry, Application, StandaloneSimulator};
 
 /// ITF Async: records a veteran's Intent to File request at once and
 /// completes it with the provider in the background.
@@ -19,6 +19,16 @@ enum Command {
     Serve,
     /// Bring the database schema up to date, then exit.
     Migrate,
+    /// Run the simulator of the Lighthouse API on its own. Point apps at it
+    /// with LIGHTHOUSE_BASE_URL=http://HOST:PORT/_sim/lighthouse.
+    Simulator {
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:3100")]
+        addr: std::net::SocketAddr,
+        /// Calls each client may make in a rolling minute before a 429.
+        #[arg(long, default_value_t = itf_server::simulator::DEFAULT_QUOTA_PER_MINUTE)]
+        quota_per_minute: u32,
+    },
 }
 
 #[tokio::main]
@@ -37,6 +47,10 @@ async fn main() -> ExitCode {
         Command::Migrate => itf_server::migrate(&config).await.map(|()| {
             tracing::info!("the database schema is up to date");
         }),
+        Command::Simulator {
+            addr,
+            quota_per_minute,
+        } => simulate(addr, quota_per_minute, &config).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -66,6 +80,21 @@ async fn serve(config: Config) -> Result<(), itf_server::StartError> {
         println!("ITF Async is running at http://{}", app.local_addr());
     }
     app.run(shutdown_signal()).await
+}
+
+async fn simulate(
+    addr: std::net::SocketAddr,
+    quota_per_minute: u32,
+    config: &Config,
+) -> Result<(), itf_server::StartError> {
+    let simulator = StandaloneSimulator::build(addr, quota_per_minute, &config.data_dir).await?;
+    tracing::info!(address = %simulator.local_addr(), quota_per_minute, "the Lighthouse simulator is listening");
+    println!(
+        "Lighthouse simulator at http://{}{}",
+        simulator.local_addr(),
+        itf_server::config::SIMULATOR_ROOT
+    );
+    simulator.run(shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

@@ -66,3 +66,43 @@ fn migrate_against_a_dead_database_fails_clearly() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("database"));
 }
+
+#[test]
+fn the_standalone_simulator_serves_at_its_address() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let data = tempfile::tempdir().unwrap();
+    let mut child = itf_async()
+        .env("ITF_DATA_DIR", data.path())
+        .args([
+            "simulator",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--quota-per-minute",
+            "7",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/_sim/lighthouse/mode");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mode = runtime.block_on(async {
+        for _ in 0..100 {
+            if let Ok(response) = reqwest::get(&url).await {
+                return response.json::<serde_json::Value>().await.ok();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        None
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mode = mode.expect("the simulator answered");
+    assert_eq!(mode["mode"], "up");
+    assert_eq!(mode["quota_per_minute"], 7);
+    assert!(data.path().join("lighthouse-simulator-key.pem").exists());
+}

@@ -278,7 +278,7 @@ async fn the_embedded_database_is_write_ahead_logged() {
 #[tokio::test]
 async fn production_mounts_no_development_surface() {
     let db = TestDb::postgres().await;
-    let key = tempfile::NamedTempFile::new().unwrap();
+    let key = support::key_file();
     let app = TestApp::spawn(config_for(
         &db.url(),
         &[
@@ -289,7 +289,7 @@ async fn production_mounts_no_development_surface() {
                 "LIGHTHOUSE_AUDIENCE",
                 "https://deptva-eval.okta.com/oauth2/token",
             ),
-            ("LIGHTHOUSE_KEY_FILE", key.path().to_str().unwrap()),
+            ("LIGHTHOUSE_KEY_FILE", &key),
         ],
     ))
     .await;
@@ -302,6 +302,34 @@ async fn production_mounts_no_development_surface() {
         "test users offered in production"
     );
     assert!(page.contains("Sign-in isn't set up"));
+    let simulator = app.get("/_sim/lighthouse/mode").await;
+    assert_eq!(
+        simulator.status(),
+        StatusCode::NOT_FOUND,
+        "simulator mounted in production"
+    );
+}
+
+#[tokio::test]
+async fn development_mounts_the_simulator_in_process() {
+    let (app, _db) = spawn_sqlite().await;
+    let mode: Value = app.get("/_sim/lighthouse/mode").await.json().await.unwrap();
+    assert_eq!(mode["mode"], "up");
+}
+
+#[tokio::test]
+async fn an_app_pointed_at_a_standalone_simulator_mounts_none_of_its_own() {
+    let db = TestDb::sqlite();
+    let app = TestApp::spawn(config_for(
+        &db.url(),
+        &[("LIGHTHOUSE_BASE_URL", "http://127.0.0.1:9/_sim/lighthouse")],
+    ))
+    .await;
+    assert_eq!(
+        app.get("/_sim/lighthouse/mode").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(app.get("/sign-in").await.status(), StatusCode::OK);
 }
 
 #[tokio::test]

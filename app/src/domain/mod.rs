@@ -1,9 +1,13 @@
 //! The vocabulary shared by the pages, the server and the store.
 
 mod icn;
+mod itf_type;
 mod time;
 mod veteran;
 
 pub use icn::{Icn, InvalidIcn};
+pub use itf_type::{ItfType, UnknownItfType};
 pub use time::{eastern_date, eastern_time};
-pub use veteran::{test_veteran, TestUser, UnknownTestUser, Veteran, LOAD_USERS, TEST_USERS};
+pub use veteran::{
+    test_user_for_icn, test_veteran, TestUser, UnknownTestUser, Veteran, LOAD_USERS, TEST_USERS,
+};

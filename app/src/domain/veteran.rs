@@ -90,6 +90,20 @@ pub fn test_veteran(id: &str) -> Result<Veteran, UnknownTestUser> {
     })
 }
 
+/// The test user an ICN belongs to, named or `load-N`; `None` for any other
+/// ICN. Lets the provider simulator name veterans in its ledger.
+pub fn test_user_for_icn(icn: &Icn) -> Option<String> {
+    let icn = icn.expose();
+    if let Some(user) = TEST_USERS.iter().find(|u| u.icn == icn) {
+        return Some(user.id.to_owned());
+    }
+    let (head, tail) = icn.split_once('V')?;
+    let n: u32 = tail.parse().ok()?;
+    let expected_head = 2_000_000_000u64 + u64::from(n);
+    ((1..=LOAD_USERS).contains(&n) && head.parse::<u64>().ok()? == expected_head)
+        .then(|| format!("load-{n}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +132,16 @@ mod tests {
         ] {
             assert_eq!(test_veteran(bad), Err(UnknownTestUser), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn icns_lead_back_to_their_test_users() {
+        for id in ["vet-no-itf", "vet-rejected", "load-1", "load-100000"] {
+            let veteran = test_veteran(id).unwrap();
+            assert_eq!(test_user_for_icn(&veteran.icn).as_deref(), Some(id));
+        }
+        let stranger = Icn::parse("2000000001V000002").unwrap();
+        assert_eq!(test_user_for_icn(&stranger), None);
     }
 
     #[test]

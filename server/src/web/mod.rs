@@ -25,7 +25,8 @@ use tracing::Level;
 pub use metrics::HttpMetrics;
 pub use session::sweep_expired as sweep_expired_sessions;
 
-use crate::config::Config;
+use crate::config::{Config, SIMULATOR_ROOT};
+use crate::simulator::{self, Simulator};
 use crate::store::Store;
 
 #[derive(Clone)]
@@ -34,17 +35,25 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub leptos_options: LeptosOptions,
     pub metrics: HttpMetrics,
+    /// The provider simulator, when it runs inside this instance.
+    pub simulator: Option<Arc<Simulator>>,
     /// Set once the schema is migrated; until then the instance is not ready.
     schema_ready: Arc<AtomicBool>,
 }
 
 impl AppState {
-    pub fn new(config: Config, store: Arc<dyn Store>, leptos_options: LeptosOptions) -> Self {
+    pub fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+        leptos_options: LeptosOptions,
+        simulator: Option<Arc<Simulator>>,
+    ) -> Self {
         Self {
             config: Arc::new(config),
             store,
             leptos_options,
             metrics: HttpMetrics::default(),
+            simulator,
             schema_ready: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -70,14 +79,24 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render));
 
-    let app = if state.config.role.serves_pages() {
+    let mut app = if state.config.role.serves_pages() {
         operations.merge(pages(&state))
     } else {
         operations
     };
+    if let Some(simulator) = &state.simulator {
+        app = app.nest(SIMULATOR_ROOT, simulator::router(simulator.clone()));
+    }
 
-    app.layer(from_fn(origin::same_origin_only))
-        .layer(from_fn_with_state(state.clone(), metrics::track))
+    let app = app
+        .layer(from_fn(origin::same_origin_only))
+        .layer(from_fn_with_state(state.clone(), metrics::track));
+    with_common_layers(app).with_state(state)
+}
+
+/// Request ids and request spans, for every server this binary runs.
+pub fn with_common_layers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
@@ -85,7 +104,6 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(state)
 }
 
 fn pages(state: &AppState) -> Router<AppState> {

@@ -3,11 +3,13 @@
 #![allow(dead_code)] // each test binary uses a different part of this
 
 pub mod cluster;
+pub mod provider;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use itf_server::config::Config;
 use itf_server::store::{self, Store};
@@ -100,12 +102,33 @@ impl Drop for TestDb {
     }
 }
 
+/// One data folder per test process, so the development key is made once.
+pub fn data_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("a temporary folder"))
+        .path()
+}
+
+/// The development key's file, as `LIGHTHOUSE_KEY_FILE` would name it.
+pub fn key_file() -> String {
+    itf_server::simulator::DevelopmentKey::load_or_create(data_dir()).expect("the key is made");
+    data_dir()
+        .join("lighthouse-simulator-key.pem")
+        .to_str()
+        .expect("a UTF-8 path")
+        .to_owned()
+}
+
 /// A development configuration on `database_url`, listening on a free port,
 /// with `extra` settings on top.
 pub fn config_for(database_url: &str, extra: &[(&str, &str)]) -> Config {
     let mut vars: HashMap<String, String> = HashMap::from([
         ("DATABASE_URL".to_owned(), database_url.to_owned()),
         ("LEPTOS_SITE_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+        (
+            "ITF_DATA_DIR".to_owned(),
+            data_dir().to_str().expect("a UTF-8 path").to_owned(),
+        ),
     ]);
     vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Config::from_lookup(|name| vars.get(name).cloned()).expect("test configuration is valid")

@@ -1,0 +1,405 @@
+//! A simulator of the Lighthouse Benefits Claims API v2's ITF endpoints and
+//! its token service, with fault modes, for development, tests and UX
+//! review. Its root is `/_sim/lighthouse` wherever it runs: inside the app,
+//! or standalone (`itf-async simulator`), so that its state can outlive app
+//! restarts and be shared by several instances.
+
+pub mod keys;
+mod state;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, Path, State as Extract};
+use axum::http::header::{AUTHORIZATION, HOST, RETRY_AFTER};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use chrono::Utc;
+use itf_app::domain::{test_user_for_icn, Icn, ItfType};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use rand::Rng;
+use serde::Deserialize;
+use serde_json::json;
+
+pub use keys::{DevelopmentKey, KeyError};
+pub use state::{ModeKind, ModeUpdate};
+use state::{Quota, Standing};
+
+use crate::provider::wire::{CreateBody, ErrorsBody, TokenBody};
+use crate::provider::{API_PATH, TOKEN_PATH};
+
+pub const DEFAULT_QUOTA_PER_MINUTE: u32 = 60;
+
+pub struct Simulator {
+    state: Mutex<state::State>,
+    public_key: DecodingKey,
+}
+
+impl Simulator {
+    pub fn new(key: &DevelopmentKey, quota_per_minute: u32) -> Result<Self, KeyError> {
+        Ok(Self {
+            state: Mutex::new(state::State::seeded(quota_per_minute)),
+            public_key: DecodingKey::from_rsa_pem(&key.public_pem).map_err(|_| {
+                KeyError::Malformed {
+                    path: "the public key".into(),
+                }
+            })?,
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, state::State> {
+        // A panic while holding the lock leaves plain data behind; keep going.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The simulator's routes, relative to its root.
+pub fn router<S>(simulator: Arc<Simulator>) -> Router<S> {
+    Router::new()
+        .route(TOKEN_PATH, post(token))
+        .route(
+            &format!("{API_PATH}/veterans/{{icn}}/intent-to-file/{{type}}"),
+            get(get_itf),
+        )
+        .route(
+            &format!("{API_PATH}/veterans/{{icn}}/intent-to-file"),
+            post(post_itf),
+        )
+        .route("/mode", get(get_mode).put(put_mode))
+        .route("/ledger", get(get_ledger).delete(delete_ledger))
+        .route("/tokens", axum::routing::delete(revoke_tokens))
+        .with_state(simulator)
+}
+
+type Sim = Extract<Arc<Simulator>>;
+
+fn errors(status: StatusCode, title: &str, detail: &str) -> Response {
+    (status, Json(ErrorsBody::one(title, detail))).into_response()
+}
+
+#[derive(Deserialize)]
+struct AssertionClaims {
+    iss: String,
+    sub: String,
+}
+
+async fn token(
+    Extract(sim): Sim,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    sim.state().count_token_request();
+    let refuse = |description: &str| {
+        (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "invalid_client", "error_description": description })),
+        )
+            .into_response()
+    };
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
+    if field("grant_type") != "client_credentials"
+        || field("client_assertion_type")
+            != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    {
+        return refuse("grant_type and client_assertion_type must be the client-credentials ones");
+    }
+    // The audience is this token endpoint's own URL, as the caller reached it.
+    let host = headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let audience = format!("http://{host}{}", uri.path());
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "iat", "aud", "iss", "sub"]);
+    let claims = match jsonwebtoken::decode::<AssertionClaims>(
+        field("client_assertion"),
+        &sim.public_key,
+        &validation,
+    ) {
+        Ok(decoded) => decoded.claims,
+        Err(error) => return refuse(&format!("client_assertion rejected: {error}")),
+    };
+    if claims.iss != claims.sub {
+        return refuse("iss and sub must both be the client id");
+    }
+    let access_token = uuid::Uuid::new_v4().simple().to_string();
+    let mut state = sim.state();
+    let expires_in = state.mode.token_ttl_seconds;
+    state.issue_token(access_token.clone(), claims.iss);
+    Json(TokenBody {
+        access_token,
+        token_type: "Bearer".to_owned(),
+        expires_in,
+        scope: field("scope").to_owned(),
+    })
+    .into_response()
+}
+
+async fn get_itf(
+    Extract(sim): Sim,
+    Path((icn, itf_type)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let user = user_of(&icn);
+    let itf_type = ItfType::parse(&itf_type).ok();
+    let response = match itf_type {
+        None => errors(
+            StatusCode::BAD_REQUEST,
+            "Bad Request",
+            "type must be compensation, pension or survivor",
+        ),
+        Some(itf_type) => {
+            answer(&sim, &headers, Call::Get, |state| {
+                let found = user
+                    .as_deref()
+                    .and_then(|user| state.active(user, itf_type, Utc::now()));
+                match found {
+                    Some(itf) => Json(itf.body(itf_type)).into_response(),
+                    None => errors(
+                        StatusCode::NOT_FOUND,
+                        "Resource not found",
+                        &format!("No active {} intent to file found.", itf_type.as_str()),
+                    ),
+                }
+            })
+            .await
+        }
+    };
+    let ledger_user = user.unwrap_or_else(|| "unknown".to_owned());
+    sim.state()
+        .record("GET", &ledger_user, itf_type, response.status().as_u16());
+    response
+}
+
+async fn post_itf(
+    Extract(sim): Sim,
+    Path(icn): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let user = user_of(&icn);
+    let parsed = parse_create(&body);
+    let itf_type = parsed.as_ref().ok().copied();
+    let response = match parsed {
+        Err(response) => response,
+        Ok(itf_type) => {
+            let standing = state::standing(user.clone());
+            answer(&sim, &headers, Call::Post, |state| match &standing {
+                Standing::Known(user) => {
+                    Json(state.create(user, itf_type, Utc::now()).body(itf_type)).into_response()
+                }
+                Standing::Rejected => errors(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Unprocessable Entity",
+                    "The veteran's record could not be validated for an Intent to File.",
+                ),
+                Standing::Unknown => errors(
+                    StatusCode::NOT_FOUND,
+                    "Resource not found",
+                    "Veteran ID not found",
+                ),
+            })
+            .await
+        }
+    };
+    let ledger_user = user.unwrap_or_else(|| "unknown".to_owned());
+    sim.state()
+        .record("POST", &ledger_user, itf_type, response.status().as_u16());
+    response
+}
+
+/// The test user behind an ICN in a path; the ledger never shows the ICN.
+fn user_of(icn: &str) -> Option<String> {
+    Icn::parse(icn).ok().and_then(|icn| test_user_for_icn(&icn))
+}
+
+/// The ITF type a create body asks for, or the 400/422 the API answers.
+#[allow(clippy::result_large_err)]
+fn parse_create(body: &[u8]) -> Result<ItfType, Response> {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| {
+        errors(
+            StatusCode::BAD_REQUEST,
+            "Bad Request",
+            "The request body is not valid JSON.",
+        )
+    })?;
+    let create: CreateBody = serde_json::from_value(value).map_err(|_| {
+        errors(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Unprocessable Entity",
+            "data.attributes.type must be compensation, pension or survivor",
+        )
+    })?;
+    let attributes = create.data.attributes;
+    let ssn_ok = attributes
+        .claimant_ssn
+        .as_deref()
+        .is_some_and(|ssn| ssn.len() == 9 && ssn.bytes().all(|b| b.is_ascii_digit()));
+    if attributes.itf_type == ItfType::Survivor && !ssn_ok {
+        return Err(errors(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Unprocessable Entity",
+            "claimantSsn (nine digits) is required for a survivor intent to file",
+        ));
+    }
+    Ok(attributes.itf_type)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Call {
+    Get,
+    Post,
+}
+
+/// Authentication, the quota and the mode, then `normal` as the API would
+/// answer when all is well.
+async fn answer(
+    sim: &Simulator,
+    headers: &HeaderMap,
+    call: Call,
+    normal: impl FnOnce(&mut state::State) -> Response,
+) -> Response {
+    let token = headers
+        .get(AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "));
+    let (mode, limit, remaining) = {
+        let mut state = sim.state();
+        let client = token.and_then(|t| state.client_of(t));
+        let Some(client) = client.filter(|_| state.mode.mode != ModeKind::AuthRejected) else {
+            return errors(
+                StatusCode::UNAUTHORIZED,
+                "Not authorized",
+                "Invalid or expired token.",
+            );
+        };
+        match state.take_quota(&client) {
+            Quota::Spent { limit, retry_after } => {
+                let mut response = errors(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many requests",
+                    "API rate limit exceeded",
+                );
+                rate_headers(&mut response, limit, 0);
+                set_retry_after(&mut response, retry_after);
+                return response;
+            }
+            Quota::Allowed { limit, remaining } => (state.mode, limit, remaining),
+        }
+    };
+    let mut response = match mode.mode {
+        ModeKind::Down => errors(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service unavailable",
+            "The Benefits Claims API is not available.",
+        ),
+        ModeKind::Maintenance => errors(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service unavailable",
+            "The Benefits Claims API is down for scheduled maintenance. Try again later.",
+        ),
+        ModeKind::Throttled => {
+            let mut response = errors(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many requests",
+                "API rate limit exceeded",
+            );
+            set_retry_after(&mut response, Duration::from_secs(mode.retry_after_seconds));
+            response
+        }
+        ModeKind::Slow => {
+            tokio::time::sleep(Duration::from_millis(mode.delay_ms)).await;
+            normal(&mut sim.state())
+        }
+        ModeKind::Flaky => {
+            let (fails, status, after) = {
+                let mut rng = rand::thread_rng();
+                let status = [
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    StatusCode::BAD_GATEWAY,
+                    StatusCode::GATEWAY_TIMEOUT,
+                ][rng.gen_range(0..3)];
+                (rng.gen_bool(mode.failure_rate), status, rng.gen_bool(0.5))
+            };
+            if !fails {
+                normal(&mut sim.state())
+            } else {
+                if call == Call::Post && after {
+                    // The lost response: the work was done, the answer is not.
+                    normal(&mut sim.state());
+                }
+                errors(
+                    status,
+                    "Upstream error",
+                    "The request could not be completed.",
+                )
+            }
+        }
+        ModeKind::Up | ModeKind::AuthRejected => normal(&mut sim.state()),
+    };
+    rate_headers(&mut response, limit, remaining);
+    response
+}
+
+fn rate_headers(response: &mut Response, limit: u32, remaining: u32) {
+    let headers = response.headers_mut();
+    headers.insert("x-ratelimit-limit-minute", HeaderValue::from(limit));
+    headers.insert("x-ratelimit-remaining-minute", HeaderValue::from(remaining));
+}
+
+fn set_retry_after(response: &mut Response, after: Duration) {
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(after.as_secs().max(1)));
+}
+
+async fn get_mode(Extract(sim): Sim) -> Response {
+    Json(sim.state().mode).into_response()
+}
+
+async fn put_mode(Extract(sim): Sim, body: Bytes) -> Response {
+    let update: ModeUpdate = match serde_json::from_slice(&body) {
+        Ok(update) => update,
+        Err(error) => {
+            return errors(
+                StatusCode::BAD_REQUEST,
+                "Unknown mode",
+                &format!(
+                    "{error}. Send {{\"mode\":\"up|down|maintenance|slow|flaky|throttled|auth_rejected\"}} \
+                     with optional failure_rate, delay_ms, retry_after_seconds, quota_per_minute, token_ttl_seconds."
+                ),
+            )
+        }
+    };
+    let mut state = sim.state();
+    match state.mode.apply(update) {
+        Ok(()) => {
+            tracing::info!(mode = ?state.mode.mode, "simulator mode changed");
+            Json(state.mode).into_response()
+        }
+        Err(problem) => errors(StatusCode::BAD_REQUEST, "Invalid mode parameter", problem),
+    }
+}
+
+async fn get_ledger(Extract(sim): Sim) -> Response {
+    Json(sim.state().ledger()).into_response()
+}
+
+async fn delete_ledger(Extract(sim): Sim) -> StatusCode {
+    sim.state().clear_ledger();
+    StatusCode::NO_CONTENT
+}
+
+/// Revokes every access token issued so far, as when credentials rotate.
+async fn revoke_tokens(Extract(sim): Sim) -> StatusCode {
+    sim.state().revoke_tokens();
+    StatusCode::NO_CONTENT
+}

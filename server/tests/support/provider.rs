@@ -1,0 +1,140 @@
+//! A standalone simulator on port 0 and a client configured to reach it, the
+//! way an app pointed at a standalone simulator is.
+
+use std::time::Duration;
+
+use itf_app::domain::{test_veteran, Icn};
+use itf_server::provider::{LighthouseClient, DEFAULT_SCOPES, TOKEN_PATH};
+use itf_server::simulator::DevelopmentKey;
+use itf_server::StandaloneSimulator;
+use serde_json::{json, Value};
+
+use super::{config_for, data_dir};
+
+pub struct Rig {
+    pub base: String,
+    pub client: LighthouseClient,
+    pub http: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Rig {
+    /// A fresh simulator with the given quota, and a client whose calls
+    /// time out after `timeout`.
+    pub async fn start(quota_per_minute: u32, timeout: Duration) -> Self {
+        let simulator = StandaloneSimulator::build(
+            "127.0.0.1:0".parse().unwrap(),
+            quota_per_minute,
+            data_dir(),
+        )
+        .await
+        .expect("the simulator starts");
+        let base = format!("http://{}/_sim/lighthouse", simulator.local_addr());
+        let server = tokio::spawn(async move {
+            simulator
+                .run(std::future::pending())
+                .await
+                .expect("the simulator serves");
+        });
+        let timeout_ms = timeout.as_millis().to_string();
+        let config = config_for(
+            "sqlite::memory:",
+            &[
+                ("LIGHTHOUSE_BASE_URL", &base),
+                ("LIGHTHOUSE_TIMEOUT_MS", &timeout_ms),
+            ],
+        );
+        let settings = config
+            .client_settings("127.0.0.1:0".parse().unwrap())
+            .expect("client settings");
+        Self {
+            client: LighthouseClient::new(&settings).expect("the client builds"),
+            base,
+            http: reqwest::Client::new(),
+            server,
+        }
+    }
+
+    pub async fn up() -> Self {
+        Self::start(10_000, Duration::from_secs(5)).await
+    }
+
+    pub async fn set_mode(&self, mode: Value) {
+        let response = self
+            .http
+            .put(format!("{}/mode", self.base))
+            .json(&mode)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "mode {mode} refused");
+    }
+
+    pub async fn ledger(&self) -> Value {
+        self.http
+            .get(format!("{}/ledger", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The ledger's entry for one veteran and ITF type.
+    pub async fn entry(&self, user: &str, itf_type: &str) -> Value {
+        self.ledger().await["veterans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["user"] == user && v["type"] == itf_type)
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    pub async fn token_requests(&self) -> u64 {
+        self.ledger().await["token_requests"].as_u64().unwrap()
+    }
+
+    /// An access token got the way the client gets one, for raw calls.
+    pub async fn raw_token(&self) -> String {
+        let key = DevelopmentKey::load_or_create(data_dir()).unwrap();
+        let token_url = format!("{}{TOKEN_PATH}", self.base);
+        let now = chrono::Utc::now().timestamp();
+        let assertion = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+            &json!({ "iss": "raw", "sub": "raw", "aud": token_url, "iat": now, "exp": now + 300 }),
+            &jsonwebtoken::EncodingKey::from_rsa_pem(&key.private_pem).unwrap(),
+        )
+        .unwrap();
+        let body: Value = self
+            .http
+            .post(&token_url)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
+                ("client_assertion", &assertion),
+                ("scope", DEFAULT_SCOPES),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+pub fn icn(user: &str) -> Icn {
+    test_veteran(user).expect("a test user").icn
+}
