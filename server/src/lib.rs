@@ -73,9 +73,7 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        address_of(&self.listener)
     }
 
     pub async fn run(
@@ -83,10 +81,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
         tokio::spawn(web::sweep_expired_sessions(self.state.clone()));
-        axum::serve(self.listener, web::router(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(StartError::Serve)
+        serve(self.listener, web::router(self.state), shutdown).await
     }
 }
 
@@ -171,9 +166,7 @@ impl StandaloneSimulator {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        address_of(&self.listener)
     }
 
     pub async fn run(
@@ -181,9 +174,23 @@ impl StandaloneSimulator {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
         let router = axum::Router::new().nest(SIMULATOR_ROOT, simulator::router(self.simulator));
-        axum::serve(self.listener, web::with_common_layers(router))
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(StartError::Serve)
+        serve(self.listener, web::with_common_layers(router), shutdown).await
     }
+}
+
+fn address_of(listener: &TcpListener) -> SocketAddr {
+    listener
+        .local_addr()
+        .expect("a bound listener has an address")
+}
+
+async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(StartError::Serve)
 }
