@@ -6,9 +6,12 @@ mod support;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use itf_app::domain::test_veteran;
+use itf_app::domain::{test_veteran, ItfType, Veteran};
 use itf_server::session_token::SessionToken;
-use itf_server::store::{Session, Store, StoreError};
+use itf_server::store::{
+    Attempt, CallKind, ConfirmedItf, JobOutcome, NewRequest, RequestState, Session, Store,
+    StoreError,
+};
 
 /// Both databases keep microseconds.
 fn now() -> DateTime<Utc> {
@@ -167,6 +170,301 @@ async fn many_sessions_can_be_written_at_once(store: Arc<dyn Store>) {
     }
 }
 
+fn veteran(user: &str) -> Veteran {
+    test_veteran(user).expect("a test user")
+}
+
+fn new_request(veteran: &Veteran, received_at: DateTime<Utc>) -> NewRequest<'_> {
+    NewRequest {
+        veteran,
+        itf_type: ItfType::Compensation,
+        received_at,
+        shown_pending: true,
+    }
+}
+
+fn confirmed() -> ConfirmedItf {
+    ConfirmedItf {
+        id: "200001".to_owned(),
+        creation_date: "2026-03-16T19:15:21.000-05:00".parse().unwrap(),
+        expiration_date: "2027-03-16T19:15:20.000-05:00".parse().unwrap(),
+    }
+}
+
+const LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn intake_records_a_pending_request_and_one_job(store: Arc<dyn Store>) {
+    let vet = veteran("vet-no-itf");
+    let at = now();
+    let first = store.intake(&new_request(&vet, at)).await.unwrap();
+    assert!(first.created);
+    assert_eq!(first.request.state, RequestState::Pending);
+    assert_eq!(first.request.received_at, at);
+    assert_eq!(first.request.icn, vet.icn);
+    assert!(first.request.itf.is_none());
+
+    let again = store
+        .intake(&new_request(&vet, at + Duration::seconds(5)))
+        .await
+        .unwrap();
+    assert!(!again.created, "a second intake returns the open request");
+    assert_eq!(again.request.id, first.request.id);
+    assert_eq!(again.request.received_at, at, "received_at never changes");
+    assert_eq!(store.job_count(&first.request.id).await.unwrap(), 1);
+
+    let other_type = store
+        .intake(&NewRequest {
+            itf_type: ItfType::Pension,
+            ..new_request(&vet, at)
+        })
+        .await
+        .unwrap();
+    assert!(other_type.created, "one open request per veteran and type");
+}
+
+async fn concurrent_intakes_for_one_veteran_make_one_request(store: Arc<dyn Store>) {
+    let vet = Arc::new(veteran("load-11"));
+    let intakes = (0..20).map(|_| {
+        let store = store.clone();
+        let vet = vet.clone();
+        tokio::spawn(async move { store.intake(&new_request(&vet, now())).await })
+    });
+    let mut ids = Vec::new();
+    let mut created = 0;
+    for intake in intakes {
+        let intake = intake.await.unwrap().expect("every intake is answered");
+        created += usize::from(intake.created);
+        ids.push(intake.request.id);
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(created, 1);
+    assert_eq!(store.job_count(&ids[0]).await.unwrap(), 1);
+}
+
+async fn a_claimed_job_is_leased_to_one_worker(store: Arc<dyn Store>) {
+    let vet = veteran("load-12");
+    let intake = store.intake(&new_request(&vet, now())).await.unwrap();
+    let claimed = store.claim_jobs("a", now(), LEASE, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let job = &claimed[0];
+    assert_eq!(job.request.id, intake.request.id);
+    assert_eq!(job.attempts, 1);
+    assert!(!job.taken_over);
+    assert!(store
+        .claim_jobs("b", now(), LEASE, 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // The lease runs out: another worker takes the job over.
+    let later = now() + Duration::seconds(61);
+    let taken = store.claim_jobs("b", later, LEASE, 10).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    assert!(taken[0].taken_over);
+    assert_eq!(taken[0].attempts, 2);
+    assert_ne!(taken[0].lease_token, job.lease_token);
+
+    // The first worker's result no longer counts; the new holder's does.
+    let stale = store
+        .finish_job(
+            &job.id,
+            &job.lease_token,
+            later,
+            &JobOutcome::Confirmed(confirmed()),
+        )
+        .await
+        .unwrap();
+    assert!(!stale);
+    assert_eq!(
+        store
+            .request(&intake.request.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        RequestState::Pending
+    );
+    let held = store
+        .finish_job(
+            &taken[0].id,
+            &taken[0].lease_token,
+            later,
+            &JobOutcome::Confirmed(confirmed()),
+        )
+        .await
+        .unwrap();
+    assert!(held);
+    let request = store.request(&intake.request.id).await.unwrap().unwrap();
+    assert_eq!(request.state, RequestState::Active);
+    assert_eq!(request.itf, Some(confirmed()));
+    let record = store
+        .provider_record(&vet.icn, ItfType::Compensation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.itf, Some(confirmed()));
+    assert!(store
+        .claim_jobs("c", later + Duration::hours(1), LEASE, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn a_retried_job_waits_for_its_time(store: Arc<dyn Store>) {
+    let vet = veteran("load-13");
+    store.intake(&new_request(&vet, now())).await.unwrap();
+    let job = store
+        .claim_jobs("a", now(), LEASE, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let run_at = now() + Duration::seconds(30);
+    let retry = JobOutcome::Retry {
+        run_at,
+        error: "provider down".to_owned(),
+    };
+    assert!(store
+        .finish_job(&job.id, &job.lease_token, now(), &retry)
+        .await
+        .unwrap());
+    assert!(store
+        .claim_jobs("a", now(), LEASE, 1)
+        .await
+        .unwrap()
+        .is_empty());
+    let again = store.claim_jobs("a", run_at, LEASE, 1).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 2);
+    assert!(!again[0].taken_over);
+    assert_eq!(
+        again[0].request.last_error.as_deref(),
+        Some("provider down")
+    );
+}
+
+async fn a_released_job_does_not_count_as_an_attempt(store: Arc<dyn Store>) {
+    let vet = veteran("load-14");
+    store.intake(&new_request(&vet, now())).await.unwrap();
+    let job = store
+        .claim_jobs("a", now(), LEASE, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let release = JobOutcome::Release { run_at: now() };
+    assert!(store
+        .finish_job(&job.id, &job.lease_token, now(), &release)
+        .await
+        .unwrap());
+    let again = store.claim_jobs("a", now(), LEASE, 1).await.unwrap();
+    assert_eq!(again[0].attempts, 1);
+    assert_eq!(again[0].request.state, RequestState::Pending);
+}
+
+async fn a_refused_request_needs_attention_and_stays_open(store: Arc<dyn Store>) {
+    let vet = veteran("vet-unknown");
+    let intake = store.intake(&new_request(&vet, now())).await.unwrap();
+    let job = store
+        .claim_jobs("a", now(), LEASE, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let refused = JobOutcome::NeedsAttention {
+        error: "Resource not found: Veteran ID not found".to_owned(),
+    };
+    assert!(store
+        .finish_job(&job.id, &job.lease_token, now(), &refused)
+        .await
+        .unwrap());
+    let request = store.request(&intake.request.id).await.unwrap().unwrap();
+    assert_eq!(request.state, RequestState::NeedsAttention);
+    assert!(store
+        .claim_jobs("a", now() + Duration::days(1), LEASE, 1)
+        .await
+        .unwrap()
+        .is_empty());
+    let again = store.intake(&new_request(&vet, now())).await.unwrap();
+    assert!(!again.created);
+    assert_eq!(again.request.id, intake.request.id);
+}
+
+async fn jobs_are_claimed_oldest_received_first(store: Arc<dyn Store>) {
+    let base = now() - Duration::minutes(10);
+    for (n, minutes) in [(21, 3), (22, 1), (23, 2)] {
+        let vet = veteran(&format!("load-{n}"));
+        store
+            .intake(&new_request(&vet, base + Duration::minutes(minutes)))
+            .await
+            .unwrap();
+    }
+    let order: Vec<String> = store
+        .claim_jobs("a", now(), LEASE, 2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|job| job.request.user_id)
+        .collect();
+    assert_eq!(order, ["load-22", "load-23"]);
+}
+
+async fn attempts_and_records_read_back(store: Arc<dyn Store>) {
+    let vet = veteran("load-15");
+    let intake = store.intake(&new_request(&vet, now())).await.unwrap();
+    let job = store
+        .claim_jobs("a", now(), LEASE, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let attempt = Attempt {
+        request_id: intake.request.id.clone(),
+        job_id: job.id.clone(),
+        at: now(),
+        call: CallKind::Post,
+        outcome: "transient",
+        provider_status: Some(503),
+        latency: std::time::Duration::from_millis(42),
+    };
+    store.record_attempt(&attempt).await.unwrap();
+    let read = store.attempts(&intake.request.id).await.unwrap();
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].call, CallKind::Post);
+    assert_eq!(read[0].outcome, "transient");
+    assert_eq!(read[0].provider_status, Some(503));
+    assert_eq!(read[0].latency, std::time::Duration::from_millis(42));
+    assert_eq!(read[0].at, attempt.at);
+
+    let seen = now();
+    store
+        .record_none_active(&vet.icn, ItfType::Pension, seen)
+        .await
+        .unwrap();
+    let record = store
+        .provider_record(&vet.icn, ItfType::Pension)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.none_seen_at, Some(seen));
+    assert_eq!(record.itf, None);
+    store
+        .record_active(&vet.icn, ItfType::Pension, &confirmed(), seen)
+        .await
+        .unwrap();
+    let record = store
+        .provider_record(&vet.icn, ItfType::Pension)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.itf, Some(confirmed()));
+    assert_eq!(record.active_seen_at, Some(seen));
+
+    let counts = store.job_counts().await.unwrap();
+    assert_eq!(counts.running, 1);
+    assert_eq!(
+        counts.oldest_pending_received_at,
+        Some(intake.request.received_at)
+    );
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -199,4 +497,12 @@ conformance!(
     a_deleted_session_is_gone,
     a_token_cannot_be_issued_twice,
     many_sessions_can_be_written_at_once,
+    intake_records_a_pending_request_and_one_job,
+    concurrent_intakes_for_one_veteran_make_one_request,
+    a_claimed_job_is_leased_to_one_worker,
+    a_retried_job_waits_for_its_time,
+    a_released_job_does_not_count_as_an_attempt,
+    a_refused_request_needs_attention_and_stays_open,
+    jobs_are_claimed_oldest_received_first,
+    attempts_and_records_read_back,
 );

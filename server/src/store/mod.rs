@@ -2,6 +2,7 @@
 //! implementation. Both pass the same conformance suite
 //! (`tests/store_conformance.rs`).
 
+mod model;
 mod postgres;
 mod sqlite;
 
@@ -10,8 +11,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use itf_app::domain::Veteran;
+use itf_app::domain::{Icn, ItfType, Veteran};
 
+pub use model::{
+    Attempt, CallKind, ClaimedJob, ConfirmedItf, Intake, ItfRequest, JobCounts, JobOutcome,
+    NewRequest, ProviderRecord, RequestState,
+};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -44,6 +49,13 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed => Self::Unavailable(error),
+            sqlx::Error::Database(ref db)
+                // SQLite: the database is locked beyond the busy timeout, or
+                // the disk is full or failing.
+                if matches!(db.code().as_deref(), Some("5" | "6" | "10" | "13")) =>
+            {
+                Self::Unavailable(error)
+            }
             sqlx::Error::Database(ref db)
                 // PostgreSQL's "cannot connect now" and "admin shutdown"
                 // classes: the server is starting or stopping.
@@ -98,6 +110,71 @@ pub trait Store: Send + Sync + 'static {
 
     /// Removes sessions that expired before `now`; returns how many.
     async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Records a request and its `ensure_itf` job in one transaction, or
+    /// returns the veteran's open request of that type if there is one.
+    async fn intake(&self, new: &NewRequest<'_>) -> Result<Intake, StoreError>;
+
+    async fn request(&self, id: &str) -> Result<Option<ItfRequest>, StoreError>;
+
+    /// The veteran's newest request of that type, open or not.
+    async fn latest_request(
+        &self,
+        icn: &Icn,
+        itf_type: ItfType,
+    ) -> Result<Option<ItfRequest>, StoreError>;
+
+    /// Leases up to `limit` jobs that are due, or whose lease ran out, oldest
+    /// `received_at` first.
+    async fn claim_jobs(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+        limit: u32,
+    ) -> Result<Vec<ClaimedJob>, StoreError>;
+
+    /// Ends the job's turn, only if `lease_token` still holds its lease;
+    /// returns whether it did.
+    async fn finish_job(
+        &self,
+        job_id: &str,
+        lease_token: &str,
+        now: DateTime<Utc>,
+        outcome: &JobOutcome,
+    ) -> Result<bool, StoreError>;
+
+    async fn record_attempt(&self, attempt: &Attempt) -> Result<(), StoreError>;
+
+    async fn attempts(&self, request_id: &str) -> Result<Vec<Attempt>, StoreError>;
+
+    /// How many jobs were ever made for a request.
+    async fn job_count(&self, request_id: &str) -> Result<u64, StoreError>;
+
+    async fn provider_record(
+        &self,
+        icn: &Icn,
+        itf_type: ItfType,
+    ) -> Result<Option<ProviderRecord>, StoreError>;
+
+    /// The provider showed this active ITF at `seen_at`.
+    async fn record_active(
+        &self,
+        icn: &Icn,
+        itf_type: ItfType,
+        itf: &ConfirmedItf,
+        seen_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// The provider said at `seen_at` that none is active.
+    async fn record_none_active(
+        &self,
+        icn: &Icn,
+        itf_type: ItfType,
+        seen_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    async fn job_counts(&self) -> Result<JobCounts, StoreError>;
 }
 
 /// Opens the store `DATABASE_URL` names. Connections are made lazily, so
