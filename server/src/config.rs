@@ -36,6 +36,10 @@ impl Role {
     pub fn serves_pages(self) -> bool {
         matches!(self, Self::All | Self::Web)
     }
+
+    pub fn runs_worker(self) -> bool {
+        matches!(self, Self::All | Self::Worker)
+    }
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -94,6 +98,12 @@ pub struct Config {
     pub provider: Provider,
     pub provider_timeouts: Timeouts,
     pub provider_scopes: String,
+    /// How long a look-up waits for the provider before answering from our
+    /// records or recording a request.
+    pub lookup_budget: Duration,
+    pub worker_concurrency: usize,
+    /// Longest wait between two attempts, unless the provider asks for more.
+    pub retry_max_delay: Duration,
 }
 
 /// Every problem with the settings, each naming the setting.
@@ -206,6 +216,32 @@ impl Config {
         };
         let provider_scopes =
             lookup("LIGHTHOUSE_SCOPES").unwrap_or_else(|| DEFAULT_SCOPES.to_owned());
+        let lookup_budget = milliseconds(
+            &lookup,
+            "ITF_LOOKUP_BUDGET_MS",
+            Duration::from_millis(1500),
+            &mut problems,
+        );
+        let worker_concurrency = match lookup("ITF_WORKER_CONCURRENCY").map(|t| t.parse::<usize>())
+        {
+            None => 8,
+            Some(Ok(n)) if (1..=1000).contains(&n) => n,
+            Some(_) => {
+                problems
+                    .push("ITF_WORKER_CONCURRENCY: use a whole number from 1 to 1000".to_owned());
+                8
+            }
+        };
+        let retry_max_delay = match lookup("ITF_RETRY_MAX_DELAY").map(|t| t.parse::<u64>()) {
+            None => Duration::from_secs(30),
+            Some(Ok(n)) if n >= 1 => Duration::from_secs(n),
+            Some(_) => {
+                problems.push(
+                    "ITF_RETRY_MAX_DELAY: use a whole number of seconds, at least 1".to_owned(),
+                );
+                Duration::from_secs(30)
+            }
+        };
 
         match (database, site_addr, provider) {
             (Some(database), Ok(site_addr), Some(provider)) if problems.is_empty() => Ok(Self {
@@ -218,6 +254,9 @@ impl Config {
                 provider,
                 provider_timeouts,
                 provider_scopes,
+                lookup_budget,
+                worker_concurrency,
+                retry_max_delay,
             }),
             _ => Err(ConfigError { problems }),
         }

@@ -2,12 +2,15 @@
 //! and the provider client. `main.rs` is only the command line around it.
 
 pub mod config;
+pub mod intake;
+pub mod metrics;
 pub mod provider;
 pub mod session_token;
 pub mod simulator;
 pub mod store;
 pub mod telemetry;
 pub mod web;
+pub mod worker;
 
 use std::future::Future;
 use std::io;
@@ -18,11 +21,15 @@ use std::time::Duration;
 use leptos::config::Env;
 use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
 
 use config::{Config, DatabaseUrl, Profile, SIMULATOR_ROOT};
+use intake::IntakeService;
+use provider::LighthouseClient;
 use simulator::{DevelopmentKey, Simulator};
 use store::{Store, StoreError};
 use web::AppState;
+use worker::{Worker, WorkerSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -32,6 +39,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Key(#[from] simulator::KeyError),
+    #[error("cannot set up the provider client: {0}")]
+    Client(#[from] provider::ClientError),
     #[error(
         "cannot listen on {addr}: {source}; choose another LEPTOS_SITE_ADDR or stop what uses it"
     )]
@@ -44,6 +53,7 @@ pub enum StartError {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    worker: Option<Arc<Worker>>,
 }
 
 impl Application {
@@ -67,9 +77,40 @@ impl Application {
         } else {
             None
         };
-        let state = AppState::new(config, store, leptos_options, simulator);
+        let client = Arc::new(LighthouseClient::new(
+            &config.client_settings(address_of(&listener))?,
+        )?);
+        let wake = Arc::new(Notify::new());
+        let intake = config.role.serves_pages().then(|| {
+            Arc::new(IntakeService::new(
+                store.clone(),
+                client.clone(),
+                config.lookup_budget,
+                wake.clone(),
+            ))
+        });
+        let worker = config.role.runs_worker().then(|| {
+            Arc::new(Worker::new(
+                store.clone(),
+                client,
+                WorkerSettings {
+                    concurrency: config.worker_concurrency,
+                    retry_max_delay: config.retry_max_delay,
+                    // A turn is at most a GET and a POST, each bounded by the
+                    // provider timeout (twice, with one token refresh).
+                    lease: config.provider_timeouts.total * 4 + Duration::from_secs(10),
+                    poll: Duration::from_secs(1),
+                },
+                wake,
+            ))
+        });
+        let state = AppState::new(config, store, leptos_options, simulator, intake);
         prepare_schema(&state, postgres).await?;
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            state,
+            worker,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -81,7 +122,18 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
         tokio::spawn(web::sweep_expired_sessions(self.state.clone()));
-        serve(self.listener, web::router(self.state), shutdown).await
+        let (stop, stopped) = watch::channel(false);
+        let worker = self.worker.map(|worker| tokio::spawn(worker.run(stopped)));
+        let served = serve(self.listener, web::router(self.state), async move {
+            shutdown.await;
+            // Stop claiming at once; turns under way finish below.
+            let _ = stop.send(true);
+        })
+        .await;
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
+        served
     }
 }
 

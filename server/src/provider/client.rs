@@ -9,6 +9,7 @@ use reqwest::{Method, StatusCode};
 use super::token::{AccessToken, TokenError, TokenSource};
 use super::wire::{CreateAttributes, CreateBody, CreateData, ErrorsBody, ItfBody, RESOURCE_TYPE};
 use super::{ClientSettings, Itf, Outcome, API_PATH};
+use crate::metrics;
 
 /// Route templates: what logs name instead of paths, which carry the ICN.
 const GET_ROUTE: &str = "GET /veterans/{icn}/intent-to-file/{type}";
@@ -44,13 +45,7 @@ impl LighthouseClient {
     /// `GET /veterans/{icn}/intent-to-file/{type}`: the veteran's active ITF
     /// of that type, if any.
     pub async fn active_itf(&self, icn: &Icn, itf_type: ItfType) -> Outcome {
-        let url = format!(
-            "{}/veterans/{}/intent-to-file/{}",
-            self.api_base,
-            icn.expose(),
-            itf_type.as_str()
-        );
-        self.call(GET_ROUTE, Method::GET, &url, None).await
+        self.active_itf_call(icn, itf_type).await.outcome
     }
 
     /// `POST /veterans/{icn}/intent-to-file`: creates an ITF. The provider
@@ -61,6 +56,29 @@ impl LighthouseClient {
         itf_type: ItfType,
         claimant_ssn: Option<&str>,
     ) -> Outcome {
+        self.create_itf_call(icn, itf_type, claimant_ssn)
+            .await
+            .outcome
+    }
+
+    /// `active_itf`, with the provider's status and the time it took.
+    pub async fn active_itf_call(&self, icn: &Icn, itf_type: ItfType) -> Call {
+        let url = format!(
+            "{}/veterans/{}/intent-to-file/{}",
+            self.api_base,
+            icn.expose(),
+            itf_type.as_str()
+        );
+        self.call(GET_ROUTE, Method::GET, &url, None).await
+    }
+
+    /// `create_itf`, with the provider's status and the time it took.
+    pub async fn create_itf_call(
+        &self,
+        icn: &Icn,
+        itf_type: ItfType,
+        claimant_ssn: Option<&str>,
+    ) -> Call {
         let url = format!("{}/veterans/{}/intent-to-file", self.api_base, icn.expose());
         let body = CreateBody {
             data: CreateData {
@@ -80,15 +98,33 @@ impl LighthouseClient {
         method: Method,
         url: &str,
         body: Option<&CreateBody>,
-    ) -> Outcome {
+    ) -> Call {
+        let started = Instant::now();
+        let (outcome, status) = self.call_once_or_twice(route, method, url, body).await;
+        let latency = started.elapsed();
+        metrics::provider_call(route, &outcome, latency);
+        Call {
+            outcome,
+            status,
+            latency,
+        }
+    }
+
+    async fn call_once_or_twice(
+        &self,
+        route: &'static str,
+        method: Method,
+        url: &str,
+        body: Option<&CreateBody>,
+    ) -> (Outcome, Option<u16>) {
         let token = match self.tokens.token().await {
             Ok(token) => token,
-            Err(error) => return token_outcome(error),
+            Err(error) => return (token_outcome(error), None),
         };
         let first = self.send(route, &method, url, body, &token).await;
         let (token, refused) = match first {
             Sent::Answered(status, _, _) if is_auth_refusal(status) => (token, status),
-            other => return self.outcome(route, &method, other).await,
+            other => return self.outcome(route, &method, other),
         };
         // One fresh token and one retry: a refused token may simply have been
         // revoked or rotated. A second refusal is a system fault.
@@ -99,7 +135,7 @@ impl LighthouseClient {
         );
         let token = match self.tokens.replace(&token).await {
             Ok(token) => token,
-            Err(error) => return token_outcome(error),
+            Err(error) => return (token_outcome(error), None),
         };
         let second = self.send(route, &method, url, body, &token).await;
         match second {
@@ -109,9 +145,9 @@ impl LighthouseClient {
                     status = status.as_u16(),
                     "credentials refused after a fresh token"
                 );
-                Outcome::AuthFailure
+                (Outcome::AuthFailure, Some(status.as_u16()))
             }
-            other => self.outcome(route, &method, other).await,
+            other => self.outcome(route, &method, other),
         }
     }
 
@@ -162,12 +198,12 @@ impl LighthouseClient {
         }
     }
 
-    async fn outcome(&self, route: &'static str, method: &Method, sent: Sent) -> Outcome {
+    fn outcome(&self, route: &'static str, method: &Method, sent: Sent) -> (Outcome, Option<u16>) {
         let Sent::Answered(status, headers, text) = sent else {
-            return Outcome::Transient { retry_after: None };
+            return (Outcome::Transient { retry_after: None }, None);
         };
         let posting = *method == Method::POST;
-        match status {
+        let outcome = match status {
             StatusCode::OK | StatusCode::CREATED => match serde_json::from_str::<ItfBody>(&text) {
                 Ok(body) if posting => Outcome::Created(Itf::from(body)),
                 Ok(body) => Outcome::Active(Itf::from(body)),
@@ -203,8 +239,18 @@ impl LighthouseClient {
                 );
                 Outcome::Permanent { title, detail }
             }
-        }
+        };
+        (outcome, Some(status.as_u16()))
     }
+}
+
+/// A provider call: its outcome, the provider's status (none when no answer
+/// came) and how long it took, retry included.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub outcome: Outcome,
+    pub status: Option<u16>,
+    pub latency: Duration,
 }
 
 enum Sent {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset};
 use itf_app::domain::ItfType;
 
-pub use client::{ClientError, LighthouseClient};
+pub use client::{Call, ClientError, LighthouseClient};
 pub use token::TokenError;
 
 /// Paths below the provider's base URL.
@@ -28,6 +28,30 @@ pub struct Itf {
     pub creation_date: DateTime<FixedOffset>,
     pub expiration_date: DateTime<FixedOffset>,
     pub status: String,
+}
+
+/// Every name `Outcome::name` gives.
+pub const OUTCOME_NAMES: [&str; 6] = [
+    "active",
+    "none_active",
+    "created",
+    "transient",
+    "permanent",
+    "auth_failure",
+];
+
+impl Outcome {
+    /// Its name in attempts, logs and metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Active(_) => "active",
+            Self::NoneActive => "none_active",
+            Self::Created(_) => "created",
+            Self::Transient { .. } => "transient",
+            Self::Permanent { .. } => "permanent",
+            Self::AuthFailure => "auth_failure",
+        }
+    }
 }
 
 impl From<wire::ItfBody> for Itf {

@@ -59,9 +59,11 @@ impl Default for HttpMetrics {
 
 impl HttpMetrics {
     fn render(&self) -> String {
+        let mut families = self.registry.gather();
+        families.extend(crate::metrics::gather());
         let mut out = Vec::new();
         TextEncoder::new()
-            .encode(&self.registry.gather(), &mut out)
+            .encode(&families, &mut out)
             .expect("text encoding of gathered metrics works");
         String::from_utf8(out).expect("the text format is UTF-8")
     }
@@ -88,6 +90,13 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 }
 
 pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
+    // Job figures are read at scrape time; a database that does not answer
+    // leaves the last figures in place rather than failing the scrape.
+    if let Ok(Ok(counts)) =
+        tokio::time::timeout(std::time::Duration::from_secs(2), state.store.job_counts()).await
+    {
+        crate::metrics::jobs(&counts, chrono::Utc::now());
+    }
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         state.metrics.render(),

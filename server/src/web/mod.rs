@@ -3,6 +3,7 @@
 
 mod error;
 mod health;
+mod intent_to_file;
 mod metrics;
 mod origin;
 mod session;
@@ -26,6 +27,7 @@ pub use metrics::HttpMetrics;
 pub use session::sweep_expired as sweep_expired_sessions;
 
 use crate::config::{Config, SIMULATOR_ROOT};
+use crate::intake::IntakeService;
 use crate::simulator::{self, Simulator};
 use crate::store::Store;
 
@@ -37,6 +39,8 @@ pub struct AppState {
     pub metrics: HttpMetrics,
     /// The provider simulator, when it runs inside this instance.
     pub simulator: Option<Arc<Simulator>>,
+    /// Look-up and intake, where this instance serves veterans.
+    pub intake: Option<Arc<IntakeService>>,
     /// Set once the schema is migrated; until then the instance is not ready.
     schema_ready: Arc<AtomicBool>,
 }
@@ -47,6 +51,7 @@ impl AppState {
         store: Arc<dyn Store>,
         leptos_options: LeptosOptions,
         simulator: Option<Arc<Simulator>>,
+        intake: Option<Arc<IntakeService>>,
     ) -> Self {
         Self {
             config: Arc::new(config),
@@ -54,6 +59,7 @@ impl AppState {
             leptos_options,
             metrics: HttpMetrics::default(),
             simulator,
+            intake,
             schema_ready: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -118,7 +124,9 @@ fn pages(state: &AppState) -> Router<AppState> {
             move || leptos::prelude::provide_context(surfaces),
             move || shell(leptos_options.clone()),
         )
-        .route("/sign-out", post(session::sign_out));
+        .route("/sign-out", post(session::sign_out))
+        .route("/v0/intent_to_file", get(intent_to_file::list))
+        .route("/v0/intent_to_file/{type}", post(intent_to_file::create));
     if surfaces.development {
         pages = pages.route("/sign-in/mock", post(session::mock_sign_in));
     }

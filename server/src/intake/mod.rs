@@ -1,0 +1,204 @@
+//! Look-up and intake: what the REST API and the start page do when a
+//! veteran arrives. Compensation never waits on the provider beyond the
+//! look-up budget, and intake never calls it at all; pension and survivor
+//! keep their synchronous behaviour.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use itf_app::domain::{ItfType, Veteran};
+use tokio::sync::Notify;
+
+use crate::metrics;
+use crate::provider::{LighthouseClient, Outcome};
+use crate::store::{ConfirmedItf, ItfRequest, NewRequest, RequestState, Store, StoreError};
+
+/// What a veteran is told about their ITF of a type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItfStatus {
+    /// An active ITF: from the provider just now (`as_of` is `None`), or from
+    /// our last record of it when the provider could not be reached.
+    Active {
+        itf: ConfirmedItf,
+        as_of: Option<DateTime<Utc>>,
+    },
+    /// An open request: pending, or needing attention.
+    Open(ItfRequest),
+}
+
+/// Why a synchronous (pension or survivor) request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("the provider is unavailable")]
+    ProviderUnavailable { retry_after: Option<Duration> },
+    #[error("the provider refused the request: {title}")]
+    Refused { title: String, detail: String },
+}
+
+pub struct IntakeService {
+    store: Arc<dyn Store>,
+    client: Arc<LighthouseClient>,
+    lookup_budget: Duration,
+    /// Wakes this instance's worker as soon as a job is recorded.
+    wake: Arc<Notify>,
+}
+
+impl IntakeService {
+    pub fn new(
+        store: Arc<dyn Store>,
+        client: Arc<LighthouseClient>,
+        lookup_budget: Duration,
+        wake: Arc<Notify>,
+    ) -> Self {
+        Self {
+            store,
+            client,
+            lookup_budget,
+            wake,
+        }
+    }
+
+    /// The look-up of a page load or `GET /v0/intent_to_file`: an open
+    /// request if there is one; else one time-boxed provider GET; else our
+    /// last record if it is active and unexpired; else intake.
+    pub async fn look_up(
+        &self,
+        veteran: &Veteran,
+        itf_type: ItfType,
+    ) -> Result<ItfStatus, StoreError> {
+        if let Some(open) = self.open_request(veteran, itf_type).await? {
+            metrics::lookup("open_request");
+            return Ok(ItfStatus::Open(open));
+        }
+        let answer = tokio::time::timeout(
+            self.lookup_budget,
+            self.client.active_itf(&veteran.icn, itf_type),
+        )
+        .await;
+        let now = Utc::now();
+        match answer {
+            Ok(Outcome::Active(itf)) => {
+                let itf = ConfirmedItf::from(&itf);
+                self.note(
+                    self.store
+                        .record_active(&veteran.icn, itf_type, &itf, now)
+                        .await,
+                );
+                metrics::lookup("active");
+                Ok(ItfStatus::Active { itf, as_of: None })
+            }
+            Ok(Outcome::NoneActive) => {
+                self.note(
+                    self.store
+                        .record_none_active(&veteran.icn, itf_type, now)
+                        .await,
+                );
+                metrics::lookup("none_active");
+                self.intake(veteran, itf_type).await
+            }
+            _ => {
+                if let Some(status) = self.last_record(veteran, itf_type, now).await? {
+                    metrics::lookup("as_of_record");
+                    return Ok(status);
+                }
+                metrics::lookup("unanswered");
+                self.intake(veteran, itf_type).await
+            }
+        }
+    }
+
+    /// `POST /v0/intent_to_file/compensation`: no provider call at all. Our
+    /// record of an active ITF, or the open request, or a new one.
+    pub async fn request(
+        &self,
+        veteran: &Veteran,
+        itf_type: ItfType,
+    ) -> Result<ItfStatus, StoreError> {
+        if let Some(open) = self.open_request(veteran, itf_type).await? {
+            return Ok(ItfStatus::Open(open));
+        }
+        if let Some(status) = self.last_record(veteran, itf_type, Utc::now()).await? {
+            return Ok(status);
+        }
+        self.intake(veteran, itf_type).await
+    }
+
+    /// Pension and survivor, unchanged: the provider is asked inline, and
+    /// its ITF, or why there is none, is the answer.
+    pub async fn request_synchronously(
+        &self,
+        veteran: &Veteran,
+        itf_type: ItfType,
+    ) -> Result<ConfirmedItf, SyncError> {
+        let found = self.client.active_itf(&veteran.icn, itf_type).await;
+        let created = match found {
+            Outcome::Active(itf) => return Ok(ConfirmedItf::from(&itf)),
+            Outcome::NoneActive => self.client.create_itf(&veteran.icn, itf_type, None).await,
+            other => other,
+        };
+        match created {
+            Outcome::Created(itf) | Outcome::Active(itf) => Ok(ConfirmedItf::from(&itf)),
+            Outcome::Permanent { title, detail } => Err(SyncError::Refused { title, detail }),
+            Outcome::Transient { retry_after } => {
+                Err(SyncError::ProviderUnavailable { retry_after })
+            }
+            Outcome::AuthFailure | Outcome::NoneActive => {
+                Err(SyncError::ProviderUnavailable { retry_after: None })
+            }
+        }
+    }
+
+    async fn open_request(
+        &self,
+        veteran: &Veteran,
+        itf_type: ItfType,
+    ) -> Result<Option<ItfRequest>, StoreError> {
+        Ok(self
+            .store
+            .latest_request(&veteran.icn, itf_type)
+            .await?
+            .filter(|r| r.state != RequestState::Active))
+    }
+
+    async fn last_record(
+        &self,
+        veteran: &Veteran,
+        itf_type: ItfType,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ItfStatus>, StoreError> {
+        let record = self.store.provider_record(&veteran.icn, itf_type).await?;
+        Ok(record.and_then(|record| {
+            let itf = record.itf.filter(|itf| itf.is_unexpired(now))?;
+            Some(ItfStatus::Active {
+                itf,
+                as_of: record.active_seen_at,
+            })
+        }))
+    }
+
+    /// Records the request and its job in one transaction; no provider call.
+    async fn intake(&self, veteran: &Veteran, itf_type: ItfType) -> Result<ItfStatus, StoreError> {
+        let started = Instant::now();
+        let intake = self
+            .store
+            .intake(&NewRequest {
+                veteran,
+                itf_type,
+                received_at: Utc::now(),
+                shown_pending: true,
+            })
+            .await?;
+        metrics::intake(intake.created, started.elapsed());
+        if intake.created {
+            self.wake.notify_one();
+        }
+        Ok(ItfStatus::Open(intake.request))
+    }
+
+    fn note(&self, written: Result<(), StoreError>) {
+        if let Err(error) = written {
+            tracing::warn!(%error, "could not update our record of the provider's answer");
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Metrics of the domain: intakes, look-ups, provider calls and jobs. One
+//! registry for the process, since a provider client or a worker is not tied
+//! to one HTTP app; `/metrics` renders it with the app's HTTP metrics.
+//! Labels are closed sets of names: never an ICN, id or path.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use prometheus::{Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+
+use crate::store::JobCounts;
+
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+struct Domain {
+    registry: Registry,
+    intakes: IntCounterVec,
+    intake_seconds: HistogramVec,
+    lookups: IntCounterVec,
+    provider_calls: IntCounterVec,
+    provider_seconds: HistogramVec,
+    jobs: IntGaugeVec,
+    oldest_pending: Gauge,
+}
+
+static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
+    let registry = Registry::new();
+    let intakes = IntCounterVec::new(
+        Opts::new(
+            "itf_intakes_total",
+            "Intakes, by whether they recorded a new request",
+        ),
+        &["result"],
+    )
+    .expect("valid metric");
+    let intake_seconds = HistogramVec::new(
+        HistogramOpts::new("itf_intake_duration_seconds", "Time to record an intake")
+            .buckets(LATENCY_BUCKETS.to_vec()),
+        &["result"],
+    )
+    .expect("valid metric");
+    let lookups = IntCounterVec::new(
+        Opts::new(
+            "itf_lookups_total",
+            "Look-ups of a veteran's ITF status, by result",
+        ),
+        &["result"],
+    )
+    .expect("valid metric");
+    let provider_calls = IntCounterVec::new(
+        Opts::new(
+            "itf_provider_calls_total",
+            "Calls to the ITF provider, by route and outcome",
+        ),
+        &["route", "outcome"],
+    )
+    .expect("valid metric");
+    let provider_seconds = HistogramVec::new(
+        HistogramOpts::new(
+            "itf_provider_call_duration_seconds",
+            "Time of a provider call",
+        )
+        .buckets(LATENCY_BUCKETS.to_vec()),
+        &["route", "outcome"],
+    )
+    .expect("valid metric");
+    let jobs =
+        IntGaugeVec::new(Opts::new("itf_jobs", "Jobs by state"), &["state"]).expect("valid metric");
+    let oldest_pending = Gauge::new(
+        "itf_oldest_pending_request_age_seconds",
+        "Age of the oldest pending request (0 when none)",
+    )
+    .expect("valid metric");
+    for collector in [
+        Box::new(intakes.clone()) as Box<dyn prometheus::core::Collector>,
+        Box::new(intake_seconds.clone()),
+        Box::new(lookups.clone()),
+        Box::new(provider_calls.clone()),
+        Box::new(provider_seconds.clone()),
+        Box::new(jobs.clone()),
+        Box::new(oldest_pending.clone()),
+    ] {
+        registry.register(collector).expect("registered once");
+    }
+    Domain {
+        registry,
+        intakes,
+        intake_seconds,
+        lookups,
+        provider_calls,
+        provider_seconds,
+        jobs,
+        oldest_pending,
+    }
+});
+
+pub fn intake(created: bool, latency: Duration) {
+    let result = if created { "recorded" } else { "already_open" };
+    DOMAIN.intakes.with_label_values(&[result]).inc();
+    DOMAIN
+        .intake_seconds
+        .with_label_values(&[result])
+        .observe(latency.as_secs_f64());
+}
+
+pub fn lookup(result: &'static str) {
+    DOMAIN.lookups.with_label_values(&[result]).inc();
+}
+
+pub fn provider_call(route: &'static str, outcome: &crate::provider::Outcome, latency: Duration) {
+    let labels = [route, outcome.name()];
+    DOMAIN.provider_calls.with_label_values(&labels).inc();
+    DOMAIN
+        .provider_seconds
+        .with_label_values(&labels)
+        .observe(latency.as_secs_f64());
+}
+
+pub fn jobs(counts: &JobCounts, now: chrono::DateTime<chrono::Utc>) {
+    for (state, n) in [
+        ("queued", counts.queued),
+        ("running", counts.running),
+        ("done", counts.done),
+        ("stopped", counts.stopped),
+    ] {
+        DOMAIN
+            .jobs
+            .with_label_values(&[state])
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+    let age = counts.oldest_pending_received_at.map_or(0.0, |at| {
+        (now - at).num_milliseconds().max(0) as f64 / 1000.0
+    });
+    DOMAIN.oldest_pending.set(age);
+}
+
+pub fn gather() -> Vec<prometheus::proto::MetricFamily> {
+    DOMAIN.registry.gather()
+}

@@ -1,0 +1,256 @@
+//! The worker: completes each recorded request against the provider,
+//! retrying transient failures with backoff for as long as it takes.
+
+mod backoff;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{watch, Notify, Semaphore};
+use tokio::task::JoinSet;
+
+pub use backoff::retry_delay;
+
+use crate::provider::{Call, LighthouseClient, Outcome};
+use crate::store::{Attempt, CallKind, ClaimedJob, ConfirmedItf, JobOutcome, Store};
+
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerSettings {
+    /// Jobs worked on at once.
+    pub concurrency: usize,
+    /// Longest wait between two attempts, unless the provider asks for more.
+    pub retry_max_delay: Duration,
+    /// How long a claimed job stays ours; longer than any one turn takes.
+    pub lease: Duration,
+    /// How often to look for due jobs when nothing wakes the worker.
+    pub poll: Duration,
+}
+
+/// A 404 for the veteran seen this recently lets a first attempt go
+/// straight to creating the ITF.
+const NONE_ACTIVE_SHORTCUT: chrono::Duration = chrono::Duration::seconds(60);
+/// How long the worker waits after the provider refused our credentials
+/// before it tries again.
+const AUTH_PAUSE: Duration = Duration::from_secs(60);
+
+pub struct Worker {
+    store: Arc<dyn Store>,
+    client: Arc<LighthouseClient>,
+    settings: WorkerSettings,
+    owner: String,
+    wake: Arc<Notify>,
+}
+
+impl Worker {
+    pub fn new(
+        store: Arc<dyn Store>,
+        client: Arc<LighthouseClient>,
+        settings: WorkerSettings,
+        wake: Arc<Notify>,
+    ) -> Self {
+        Self {
+            store,
+            client,
+            settings,
+            owner: format!("worker-{}", uuid::Uuid::new_v4()),
+            wake,
+        }
+    }
+
+    /// Claims and works jobs until `stop` turns true; then claims no more and
+    /// lets the turns under way finish (each bounded by the provider timeout).
+    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+        let slots = Arc::new(Semaphore::new(self.settings.concurrency));
+        let mut turns: JoinSet<bool> = JoinSet::new();
+        let mut pause = false;
+        tracing::info!(concurrency = self.settings.concurrency, "worker started");
+        while !*stop.borrow() {
+            while let Some(done) = turns.try_join_next() {
+                pause |= done.unwrap_or(false);
+            }
+            if std::mem::take(&mut pause) {
+                tracing::error!(
+                    alert = true,
+                    pause_seconds = AUTH_PAUSE.as_secs(),
+                    "the provider refused our credentials; the worker pauses"
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(AUTH_PAUSE) => {}
+                    _ = stop.changed() => {}
+                }
+                continue;
+            }
+            let free = slots.available_permits();
+            let claimed = if free == 0 {
+                Vec::new()
+            } else {
+                match self
+                    .store
+                    .claim_jobs(&self.owner, Utc::now(), self.settings.lease, free as u32)
+                    .await
+                {
+                    Ok(jobs) => jobs,
+                    Err(error) => {
+                        tracing::warn!(%error, "could not claim jobs");
+                        Vec::new()
+                    }
+                }
+            };
+            let idle = claimed.is_empty();
+            for job in claimed {
+                let permit = slots.clone().acquire_owned().await.expect("never closed");
+                let worker = self.clone();
+                turns.spawn(async move {
+                    let paused = worker.turn(job).await;
+                    drop(permit);
+                    paused
+                });
+            }
+            if !idle && slots.available_permits() > 0 {
+                continue;
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.settings.poll) => {}
+                _ = stop.changed() => {}
+                Some(done) = turns.join_next(), if !turns.is_empty() => {
+                    pause |= done.unwrap_or(false);
+                }
+            }
+        }
+        tracing::info!(
+            in_flight = turns.len(),
+            "worker stopping; finishing turns under way"
+        );
+        while turns.join_next().await.is_some() {}
+    }
+
+    /// One turn of a job. Returns whether the provider refused our
+    /// credentials, so that the worker pauses.
+    async fn turn(&self, job: ClaimedJob) -> bool {
+        let request = &job.request;
+        let first_attempt = job.attempts == 1 && !job.taken_over;
+        let skip_get = first_attempt && self.none_active_just_seen(&job).await;
+        if !skip_get {
+            let call = self
+                .client
+                .active_itf_call(&request.icn, request.itf_type)
+                .await;
+            self.record(&job, CallKind::Get, &call).await;
+            match call.outcome {
+                Outcome::Active(itf) => {
+                    return self
+                        .finish(&job, JobOutcome::Confirmed(ConfirmedItf::from(&itf)))
+                        .await;
+                }
+                Outcome::NoneActive => {
+                    if let Err(error) = self
+                        .store
+                        .record_none_active(&request.icn, request.itf_type, Utc::now())
+                        .await
+                    {
+                        tracing::warn!(%error, "could not note the provider's 404");
+                    }
+                }
+                other => return self.finish(&job, self.after_failure(&job, other)).await,
+            }
+        }
+        let call = self
+            .client
+            .create_itf_call(&request.icn, request.itf_type, None)
+            .await;
+        self.record(&job, CallKind::Post, &call).await;
+        let outcome = match call.outcome {
+            Outcome::Created(itf) => JobOutcome::Confirmed(ConfirmedItf::from(&itf)),
+            other => self.after_failure(&job, other),
+        };
+        self.finish(&job, outcome).await
+    }
+
+    async fn none_active_just_seen(&self, job: &ClaimedJob) -> bool {
+        let request = &job.request;
+        match self
+            .store
+            .provider_record(&request.icn, request.itf_type)
+            .await
+        {
+            Ok(Some(record)) => record
+                .none_seen_at
+                .is_some_and(|seen| Utc::now() - seen < NONE_ACTIVE_SHORTCUT),
+            _ => false,
+        }
+    }
+
+    fn after_failure(&self, job: &ClaimedJob, outcome: Outcome) -> JobOutcome {
+        let now = Utc::now();
+        match outcome {
+            Outcome::Permanent { title, detail } => {
+                tracing::error!(
+                    alert = true,
+                    request_id = %job.request.id,
+                    "the provider refused an ITF request for good; it needs attention"
+                );
+                JobOutcome::NeedsAttention {
+                    error: format!("{title}: {detail}"),
+                }
+            }
+            Outcome::AuthFailure => JobOutcome::Release { run_at: now },
+            Outcome::Transient { retry_after } => {
+                let delay = retry_delay(job.attempts, self.settings.retry_max_delay, retry_after);
+                JobOutcome::Retry {
+                    run_at: now
+                        + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX),
+                    error: "the provider did not answer in time or failed; retrying".to_owned(),
+                }
+            }
+            // A GET cannot create and a POST cannot find; ask again.
+            Outcome::Active(_) | Outcome::NoneActive | Outcome::Created(_) => JobOutcome::Retry {
+                run_at: now,
+                error: "the provider gave an unexpected answer; retrying".to_owned(),
+            },
+        }
+    }
+
+    async fn record(&self, job: &ClaimedJob, kind: CallKind, call: &Call) {
+        let attempt = Attempt {
+            request_id: job.request.id.clone(),
+            job_id: job.id.clone(),
+            at: Utc::now(),
+            call: kind,
+            outcome: call.outcome.name(),
+            provider_status: call.status,
+            latency: call.latency,
+        };
+        if let Err(error) = self.store.record_attempt(&attempt).await {
+            tracing::warn!(%error, "could not record an attempt");
+        }
+    }
+
+    /// Writes the turn's result while we still hold the lease. Returns
+    /// whether the worker should pause.
+    async fn finish(&self, job: &ClaimedJob, outcome: JobOutcome) -> bool {
+        let pause = matches!(outcome, JobOutcome::Release { .. });
+        match self
+            .store
+            .finish_job(&job.id, &job.lease_token, Utc::now(), &outcome)
+            .await
+        {
+            Ok(true) => {
+                if matches!(outcome, JobOutcome::Confirmed(_)) {
+                    tracing::info!(request_id = %job.request.id, "ITF confirmed");
+                }
+            }
+            Ok(false) => tracing::warn!(
+                job_id = %job.id,
+                "lost the job's lease before finishing; its new holder decides"
+            ),
+            Err(error) => tracing::error!(
+                %error,
+                job_id = %job.id,
+                "could not save a job's result; it will be taken up again when its lease runs out"
+            ),
+        }
+        pause
+    }
+}
