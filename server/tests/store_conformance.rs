@@ -9,8 +9,8 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use itf_app::domain::{test_veteran, ItfType, Veteran};
 use itf_server::session_token::SessionToken;
 use itf_server::store::{
-    Attempt, CallKind, ConfirmedItf, JobOutcome, NewRequest, RequestState, Session, Store,
-    StoreError,
+    Attempt, CallKind, ConfirmedItf, Intake, ItfRequest, JobOutcome, NewRequest, RequestState,
+    Session, Store, StoreError,
 };
 
 /// Both databases keep microseconds.
@@ -191,35 +191,47 @@ fn confirmed() -> ConfirmedItf {
     }
 }
 
+/// The open request an intake found or made, and whether it made it.
+fn open(intake: Intake) -> (ItfRequest, bool) {
+    match intake {
+        Intake::Open { request, created } => (request, created),
+        Intake::Active { .. } => panic!("expected an open request, got {intake:?}"),
+    }
+}
+
 const LEASE: std::time::Duration = std::time::Duration::from_secs(60);
 
 async fn intake_records_a_pending_request_and_one_job(store: Arc<dyn Store>) {
     let vet = veteran("vet-no-itf");
     let at = now();
-    let first = store.intake(&new_request(&vet, at)).await.unwrap();
-    assert!(first.created);
-    assert_eq!(first.request.state, RequestState::Pending);
-    assert_eq!(first.request.received_at, at);
-    assert_eq!(first.request.icn, vet.icn);
-    assert!(first.request.itf.is_none());
+    let (first, created) = open(store.intake(&new_request(&vet, at)).await.unwrap());
+    assert!(created);
+    assert_eq!(first.state, RequestState::Pending);
+    assert_eq!(first.received_at, at);
+    assert_eq!(first.icn, vet.icn);
+    assert!(first.itf.is_none());
 
-    let again = store
-        .intake(&new_request(&vet, at + Duration::seconds(5)))
-        .await
-        .unwrap();
-    assert!(!again.created, "a second intake returns the open request");
-    assert_eq!(again.request.id, first.request.id);
-    assert_eq!(again.request.received_at, at, "received_at never changes");
-    assert_eq!(store.job_count(&first.request.id).await.unwrap(), 1);
+    let (again, created) = open(
+        store
+            .intake(&new_request(&vet, at + Duration::seconds(5)))
+            .await
+            .unwrap(),
+    );
+    assert!(!created, "a second intake returns the open request");
+    assert_eq!(again.id, first.id);
+    assert_eq!(again.received_at, at, "received_at never changes");
+    assert_eq!(store.job_count(&first.id).await.unwrap(), 1);
 
-    let other_type = store
-        .intake(&NewRequest {
-            itf_type: ItfType::Pension,
-            ..new_request(&vet, at)
-        })
-        .await
-        .unwrap();
-    assert!(other_type.created, "one open request per veteran and type");
+    let (_, created) = open(
+        store
+            .intake(&NewRequest {
+                itf_type: ItfType::Pension,
+                ..new_request(&vet, at)
+            })
+            .await
+            .unwrap(),
+    );
+    assert!(created, "one open request per veteran and type");
 }
 
 async fn concurrent_intakes_for_one_veteran_make_one_request(store: Arc<dyn Store>) {
@@ -232,9 +244,9 @@ async fn concurrent_intakes_for_one_veteran_make_one_request(store: Arc<dyn Stor
     let mut ids = Vec::new();
     let mut created = 0;
     for intake in intakes {
-        let intake = intake.await.unwrap().expect("every intake is answered");
-        created += usize::from(intake.created);
-        ids.push(intake.request.id);
+        let (request, made) = open(intake.await.unwrap().expect("every intake is answered"));
+        created += usize::from(made);
+        ids.push(request.id);
     }
     ids.dedup();
     assert_eq!(ids.len(), 1, "{ids:?}");
@@ -244,11 +256,11 @@ async fn concurrent_intakes_for_one_veteran_make_one_request(store: Arc<dyn Stor
 
 async fn a_claimed_job_is_leased_to_one_worker(store: Arc<dyn Store>) {
     let vet = veteran("load-12");
-    let intake = store.intake(&new_request(&vet, now())).await.unwrap();
+    let (intake, _) = open(store.intake(&new_request(&vet, now())).await.unwrap());
     let claimed = store.claim_jobs("a", now(), LEASE, 10).await.unwrap();
     assert_eq!(claimed.len(), 1);
     let job = &claimed[0];
-    assert_eq!(job.request.id, intake.request.id);
+    assert_eq!(job.request.id, intake.id);
     assert_eq!(job.attempts, 1);
     assert!(!job.taken_over);
     assert!(store
@@ -277,12 +289,7 @@ async fn a_claimed_job_is_leased_to_one_worker(store: Arc<dyn Store>) {
         .unwrap();
     assert!(!stale);
     assert_eq!(
-        store
-            .request(&intake.request.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .state,
+        store.request(&intake.id).await.unwrap().unwrap().state,
         RequestState::Pending
     );
     let held = store
@@ -295,7 +302,7 @@ async fn a_claimed_job_is_leased_to_one_worker(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(held);
-    let request = store.request(&intake.request.id).await.unwrap().unwrap();
+    let request = store.request(&intake.id).await.unwrap().unwrap();
     assert_eq!(request.state, RequestState::Active);
     assert_eq!(request.itf, Some(confirmed()));
     let record = store
@@ -363,7 +370,7 @@ async fn a_released_job_does_not_count_as_an_attempt(store: Arc<dyn Store>) {
 
 async fn a_refused_request_needs_attention_and_stays_open(store: Arc<dyn Store>) {
     let vet = veteran("vet-unknown");
-    let intake = store.intake(&new_request(&vet, now())).await.unwrap();
+    let (intake, _) = open(store.intake(&new_request(&vet, now())).await.unwrap());
     let job = store
         .claim_jobs("a", now(), LEASE, 1)
         .await
@@ -376,16 +383,16 @@ async fn a_refused_request_needs_attention_and_stays_open(store: Arc<dyn Store>)
         .finish_job(&job.id, &job.lease_token, now(), &refused)
         .await
         .unwrap());
-    let request = store.request(&intake.request.id).await.unwrap().unwrap();
+    let request = store.request(&intake.id).await.unwrap().unwrap();
     assert_eq!(request.state, RequestState::NeedsAttention);
     assert!(store
         .claim_jobs("a", now() + Duration::days(1), LEASE, 1)
         .await
         .unwrap()
         .is_empty());
-    let again = store.intake(&new_request(&vet, now())).await.unwrap();
-    assert!(!again.created);
-    assert_eq!(again.request.id, intake.request.id);
+    let (again, created) = open(store.intake(&new_request(&vet, now())).await.unwrap());
+    assert!(!created);
+    assert_eq!(again.id, intake.id);
 }
 
 async fn jobs_are_claimed_oldest_received_first(store: Arc<dyn Store>) {
@@ -409,14 +416,14 @@ async fn jobs_are_claimed_oldest_received_first(store: Arc<dyn Store>) {
 
 async fn attempts_and_records_read_back(store: Arc<dyn Store>) {
     let vet = veteran("load-15");
-    let intake = store.intake(&new_request(&vet, now())).await.unwrap();
+    let (intake, _) = open(store.intake(&new_request(&vet, now())).await.unwrap());
     let job = store
         .claim_jobs("a", now(), LEASE, 1)
         .await
         .unwrap()
         .remove(0);
     let attempt = Attempt {
-        request_id: intake.request.id.clone(),
+        request_id: intake.id.clone(),
         job_id: job.id.clone(),
         at: now(),
         call: CallKind::Post,
@@ -425,7 +432,7 @@ async fn attempts_and_records_read_back(store: Arc<dyn Store>) {
         latency: std::time::Duration::from_millis(42),
     };
     store.record_attempt(&attempt).await.unwrap();
-    let read = store.attempts(&intake.request.id).await.unwrap();
+    let read = store.attempts(&intake.id).await.unwrap();
     assert_eq!(read.len(), 1);
     assert_eq!(read[0].call, CallKind::Post);
     assert_eq!(read[0].outcome, "transient");
@@ -459,10 +466,7 @@ async fn attempts_and_records_read_back(store: Arc<dyn Store>) {
 
     let counts = store.job_counts().await.unwrap();
     assert_eq!(counts.running, 1);
-    assert_eq!(
-        counts.oldest_pending_received_at,
-        Some(intake.request.received_at)
-    );
+    assert_eq!(counts.oldest_pending_received_at, Some(intake.received_at));
 }
 
 macro_rules! conformance {

@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 
 use crate::metrics;
 use crate::provider::{LighthouseClient, Outcome};
-use crate::store::{ConfirmedItf, ItfRequest, NewRequest, RequestState, Store, StoreError};
+use crate::store::{ConfirmedItf, Intake, ItfRequest, NewRequest, RequestState, Store, StoreError};
 
 /// What a veteran is told about their ITF of a type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,11 +189,19 @@ impl IntakeService {
                 shown_pending: true,
             })
             .await?;
-        metrics::intake(intake.created, started.elapsed());
-        if intake.created {
-            self.wake.notify_one();
-        }
-        Ok(ItfStatus::Open(intake.request))
+        Ok(match intake {
+            Intake::Open { request, created } => {
+                metrics::intake(created, started.elapsed());
+                if created {
+                    self.wake.notify_one();
+                }
+                ItfStatus::Open(request)
+            }
+            Intake::Active { itf, seen_at } => ItfStatus::Active {
+                itf,
+                as_of: seen_at,
+            },
+        })
     }
 
     fn note(&self, written: Result<(), StoreError>) {

@@ -89,11 +89,19 @@ pub struct NewRequest<'a> {
     pub shown_pending: bool,
 }
 
-/// The open request after intake, and whether this intake created it.
+/// What intake found or made.
 #[derive(Debug, Clone)]
-pub struct Intake {
-    pub request: ItfRequest,
-    pub created: bool,
+pub enum Intake {
+    /// The veteran's open request: made by this intake (`created`), or one
+    /// made before.
+    Open { request: ItfRequest, created: bool },
+    /// Our record shows an active, unexpired ITF (seen at `seen_at`): there
+    /// is nothing to request. Checked in the intake's transaction, so a
+    /// request completing at the same moment cannot be followed by a new one.
+    Active {
+        itf: ConfirmedItf,
+        seen_at: Option<DateTime<Utc>>,
+    },
 }
 
 /// A job the worker holds the lease of.

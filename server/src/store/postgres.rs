@@ -145,6 +145,32 @@ impl Store for PostgresStore {
 
     async fn intake(&self, new: &NewRequest<'_>) -> Result<Intake, StoreError> {
         let mut tx = self.pool.begin().await?;
+        // Serialise with the completion of this veteran's request of this
+        // type (finish_job takes the same lock).
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(lock_key(new.veteran.icn.expose(), new.itf_type.as_str()))
+            .execute(&mut *tx)
+            .await?;
+        let record = sqlx::query(
+            "SELECT provider_itf_id, creation_date, expiration_date, active_seen_at
+             FROM provider_records WHERE icn = $1 AND itf_type = $2",
+        )
+        .bind(new.veteran.icn.expose())
+        .bind(new.itf_type.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = record {
+            let itf = confirmed_from(
+                row.try_get("provider_itf_id")?,
+                row.try_get("creation_date")?,
+                row.try_get("expiration_date")?,
+            )?;
+            if let Some(itf) = itf.filter(|itf| itf.is_unexpired(new.received_at)) {
+                let seen_at = row.try_get("active_seen_at")?;
+                tx.commit().await?;
+                return Ok(Intake::Active { itf, seen_at });
+            }
+        }
         let id = uuid::Uuid::new_v4().to_string();
         let inserted = sqlx::query(
             "INSERT INTO itf_requests (id, user_id, icn, veteran_name, itf_type, state, received_at,
@@ -189,7 +215,7 @@ impl Store for PostgresStore {
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(Intake {
+        Ok(Intake::Open {
             request: request_from(&row)?,
             created: inserted,
         })
@@ -311,6 +337,15 @@ impl Store for PostgresStore {
         let request_id: String = row.try_get("request_id")?;
         match outcome {
             JobOutcome::Confirmed(itf) => {
+                let (icn, itf_type): (String, String) =
+                    sqlx::query_as("SELECT icn, itf_type FROM itf_requests WHERE id = $1")
+                        .bind(&request_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                    .bind(lock_key(&icn, &itf_type))
+                    .execute(&mut *tx)
+                    .await?;
                 let request = sqlx::query(
                     "UPDATE itf_requests SET state = 'active', provider_itf_id = $1,
                          creation_date = $2, expiration_date = $3, last_error = NULL, updated_at = $4
@@ -499,6 +534,12 @@ impl Store for PostgresStore {
         counts.oldest_pending_received_at = oldest;
         Ok(counts)
     }
+}
+
+/// The advisory lock that serialises intake with completion for one
+/// veteran and ITF type.
+fn lock_key(icn: &str, itf_type: &str) -> String {
+    format!("itf_request:{icn}:{itf_type}")
 }
 
 async fn upsert_active(

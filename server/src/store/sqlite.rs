@@ -172,7 +172,29 @@ impl Store for SqliteStore {
     }
 
     async fn intake(&self, new: &NewRequest<'_>) -> Result<Intake, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE takes the write lock first, so the look at our record
+        // and the insert are one step for every other writer.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let record = sqlx::query(
+            "SELECT provider_itf_id, creation_date, expiration_date, active_seen_at
+             FROM provider_records WHERE icn = ?1 AND itf_type = ?2",
+        )
+        .bind(new.veteran.icn.expose())
+        .bind(new.itf_type.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = record {
+            let itf = confirmed_from(
+                row.try_get("provider_itf_id")?,
+                row.try_get("creation_date")?,
+                row.try_get("expiration_date")?,
+            )?;
+            if let Some(itf) = itf.filter(|itf| itf.is_unexpired(new.received_at)) {
+                let seen_at = optional_time(row.try_get("active_seen_at")?)?;
+                tx.commit().await?;
+                return Ok(Intake::Active { itf, seen_at });
+            }
+        }
         let id = uuid::Uuid::new_v4().to_string();
         let inserted = sqlx::query(
             "INSERT INTO itf_requests (id, user_id, icn, veteran_name, itf_type, state, received_at,
@@ -213,7 +235,7 @@ impl Store for SqliteStore {
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(Intake {
+        Ok(Intake::Open {
             request: request_from(&row)?,
             created: inserted,
         })

@@ -8,7 +8,7 @@ use axum::Json;
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::America::New_York;
 use itf_app::domain::{ItfType, Veteran};
-use itf_app::session::CurrentVeteran;
+use itf_app::session::{CurrentVeteran, SessionLookupFailed};
 use serde::Serialize;
 use serde_json::json;
 
@@ -105,17 +105,21 @@ fn envelope(items: serde_json::Value) -> serde_json::Value {
 }
 
 fn signed_in(request: &Request) -> Result<Veteran, Response> {
-    request
-        .extensions()
-        .get::<CurrentVeteran>()
-        .map(|CurrentVeteran(veteran)| veteran.clone())
-        .ok_or_else(|| {
-            error_response(
-                StatusCode::UNAUTHORIZED,
-                "Not signed in",
-                "Sign in to see or request your Intent to File.",
-            )
-        })
+    if let Some(CurrentVeteran(veteran)) = request.extensions().get::<CurrentVeteran>() {
+        return Ok(veteran.clone());
+    }
+    if request.extensions().get::<SessionLookupFailed>().is_some() {
+        return Err(error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Request not saved",
+            "We couldn't save your request right now. Try again in a few minutes.",
+        ));
+    }
+    Err(error_response(
+        StatusCode::UNAUTHORIZED,
+        "Not signed in",
+        "Sign in to see or request your Intent to File.",
+    ))
 }
 
 fn not_recorded(error: StoreError) -> Response {
