@@ -104,22 +104,38 @@ fn envelope(items: serde_json::Value) -> serde_json::Value {
     json!({ "data": { "id": "", "type": "intent_to_file", "attributes": { "intent_to_file": items } } })
 }
 
-fn signed_in(request: &Request) -> Result<Veteran, Response> {
+/// Why a request has no veteran to act for.
+enum NoVeteran {
+    SignedOut,
+    /// The session could not be looked up: the database is down.
+    SessionUnavailable,
+}
+
+impl IntoResponse for NoVeteran {
+    fn into_response(self) -> Response {
+        match self {
+            Self::SignedOut => error_response(
+                StatusCode::UNAUTHORIZED,
+                "Not signed in",
+                "Sign in to see or request your Intent to File.",
+            ),
+            Self::SessionUnavailable => error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Request not saved",
+                "We couldn't save your request right now. Try again in a few minutes.",
+            ),
+        }
+    }
+}
+
+fn signed_in(request: &Request) -> Result<Veteran, NoVeteran> {
     if let Some(CurrentVeteran(veteran)) = request.extensions().get::<CurrentVeteran>() {
         return Ok(veteran.clone());
     }
     if request.extensions().get::<SessionLookupFailed>().is_some() {
-        return Err(error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Request not saved",
-            "We couldn't save your request right now. Try again in a few minutes.",
-        ));
+        return Err(NoVeteran::SessionUnavailable);
     }
-    Err(error_response(
-        StatusCode::UNAUTHORIZED,
-        "Not signed in",
-        "Sign in to see or request your Intent to File.",
-    ))
+    Err(NoVeteran::SignedOut)
 }
 
 fn not_recorded(error: StoreError) -> Response {
@@ -136,7 +152,7 @@ fn not_recorded(error: StoreError) -> Response {
 pub async fn list(State(state): State<AppState>, request: Request) -> Response {
     let veteran = match signed_in(&request) {
         Ok(veteran) => veteran,
-        Err(response) => return response,
+        Err(refusal) => return refusal.into_response(),
     };
     let Some(intake) = &state.intake else {
         return StatusCode::NOT_FOUND.into_response();
@@ -155,7 +171,7 @@ pub async fn create(
 ) -> Response {
     let veteran = match signed_in(&request) {
         Ok(veteran) => veteran,
-        Err(response) => return response,
+        Err(refusal) => return refusal.into_response(),
     };
     let Ok(itf_type) = ItfType::parse(&itf_type) else {
         return error_response(
