@@ -1,0 +1,258 @@
+//! Requests survive the process: the app killed mid-queue and started again,
+//! and two app processes sharing one PostgreSQL, against a standalone
+//! simulator that outlives them.
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use itf_app::domain::{test_veteran, ItfType};
+use itf_server::store::RequestState;
+use itf_server::StandaloneSimulator;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use support::TestDb;
+
+/// An `itf-async serve` process of its own.
+struct AppProcess {
+    child: Child,
+    base: String,
+}
+
+impl AppProcess {
+    async fn start(database_url: &str, simulator: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_itf-async"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", database_url)
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("ITF_DATA_DIR", support::data_dir())
+            .env("LIGHTHOUSE_BASE_URL", simulator)
+            .env("LIGHTHOUSE_TIMEOUT_MS", "1000")
+            .env("ITF_RETRY_MAX_DELAY", "2")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary starts");
+        let app = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if let Ok(response) = reqwest::get(format!("{}/readyz", app.base)).await {
+                if response.status() == StatusCode::OK {
+                    return app;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the app did not become ready");
+    }
+
+    fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL is delivered");
+        self.child.wait().expect("the process is reaped");
+    }
+}
+
+impl Drop for AppProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Simulator {
+    base: String,
+    http: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Simulator {
+    async fn start() -> Self {
+        let simulator = StandaloneSimulator::build(
+            "127.0.0.1:0".parse().unwrap(),
+            100_000,
+            support::data_dir(),
+        )
+        .await
+        .unwrap();
+        let base = format!("http://{}/_sim/lighthouse", simulator.local_addr());
+        let server = tokio::spawn(async move {
+            simulator.run(std::future::pending()).await.unwrap();
+        });
+        Self {
+            base,
+            http: reqwest::Client::new(),
+            server,
+        }
+    }
+
+    async fn mode(&self, mode: Value) {
+        let response = self
+            .http
+            .put(format!("{}/mode", self.base))
+            .json(&mode)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success());
+    }
+
+    /// Each veteran's ITFs at the simulator and POSTs made for them.
+    async fn by_user(&self) -> std::collections::HashMap<String, (usize, u64)> {
+        let ledger: Value = self
+            .http
+            .get(format!("{}/ledger", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ledger["veterans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["type"] == "compensation")
+            .map(|v| {
+                (
+                    v["user"].as_str().unwrap().to_owned(),
+                    (
+                        v["itfs"].as_array().unwrap().len(),
+                        v["posts"].as_u64().unwrap(),
+                    ),
+                )
+            })
+            .collect()
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Signs `user` in at `app` and asks for a compensation ITF; 202 expected.
+async fn request_itf(app: &str, user: &str) {
+    let client = support::client();
+    let signed_in = client
+        .post(format!("{app}/sign-in/mock"))
+        .form(&[("user", user)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let answer = client
+        .post(format!("{app}/v0/intent_to_file/compensation"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::ACCEPTED, "{user}");
+}
+
+/// Waits until every user's compensation request is active in the store.
+async fn wait_until_all_active(db: &TestDb, users: &[String], within: Duration) {
+    let store = db.store().await;
+    let started = Instant::now();
+    loop {
+        let mut pending = 0;
+        for user in users {
+            let icn = test_veteran(user).unwrap().icn;
+            let request = store
+                .latest_request(&icn, ItfType::Compensation)
+                .await
+                .unwrap();
+            if request.map(|r| r.state) != Some(RequestState::Active) {
+                pending += 1;
+            }
+        }
+        if pending == 0 {
+            return;
+        }
+        assert!(
+            started.elapsed() < within,
+            "{pending} requests not active after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Acceptance 5: ten requests queued with the provider down survive a
+/// SIGKILL; once the provider is up, each gets exactly one POST.
+async fn queued_requests_survive_a_killed_process(db: TestDb, first_user: u32) {
+    let simulator = Simulator::start().await;
+    simulator.mode(json!({"mode": "down"})).await;
+    let users: Vec<String> = (first_user..first_user + 10)
+        .map(|n| format!("load-{n}"))
+        .collect();
+
+    let mut first = AppProcess::start(&db.url(), &simulator.base).await;
+    for user in &users {
+        request_itf(&first.base, user).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    first.kill();
+
+    let _second = AppProcess::start(&db.url(), &simulator.base).await;
+    simulator.mode(json!({"mode": "up"})).await;
+    wait_until_all_active(&db, &users, Duration::from_secs(40)).await;
+    let at_simulator = simulator.by_user().await;
+    for user in &users {
+        assert_eq!(
+            at_simulator.get(user),
+            Some(&(1, 1)),
+            "{user}: (ITFs, POSTs)"
+        );
+    }
+}
+
+#[tokio::test]
+async fn queued_requests_survive_a_killed_process_on_sqlite() {
+    queued_requests_survive_a_killed_process(TestDb::sqlite(), 30_001).await;
+}
+
+#[tokio::test]
+async fn queued_requests_survive_a_killed_process_on_postgres() {
+    queued_requests_survive_a_killed_process(TestDb::postgres().await, 30_101).await;
+}
+
+/// Acceptance 6: two processes on one PostgreSQL, 500 veterans, a flaky
+/// provider: every veteran ends with exactly one ITF and one active request.
+#[tokio::test]
+async fn two_instances_share_the_work_without_doubling_it() {
+    let db = TestDb::postgres().await;
+    let simulator = Simulator::start().await;
+    simulator
+        .mode(json!({"mode": "flaky", "failure_rate": 0.3}))
+        .await;
+    let one = AppProcess::start(&db.url(), &simulator.base).await;
+    let two = AppProcess::start(&db.url(), &simulator.base).await;
+    let users: Vec<String> = (40_001..=40_500).map(|n| format!("load-{n}")).collect();
+    futures_util::stream::iter(users.iter().enumerate())
+        .for_each_concurrent(16, |(n, user)| {
+            let app = if n % 2 == 0 { &one.base } else { &two.base };
+            async move { request_itf(app, user).await }
+        })
+        .await;
+
+    wait_until_all_active(&db, &users, Duration::from_secs(120)).await;
+    let at_simulator = simulator.by_user().await;
+    let mut retried = 0;
+    for user in &users {
+        let (itfs, posts) = at_simulator.get(user).copied().unwrap_or_default();
+        assert_eq!(itfs, 1, "{user} has {itfs} ITFs at the provider");
+        retried += usize::from(posts > 1);
+    }
+    println!("{retried} of 500 veterans needed more than one POST");
+}
