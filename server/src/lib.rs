@@ -89,6 +89,10 @@ impl Application {
                 wake.clone(),
             ))
         });
+        if let (DatabaseUrl::Postgres(url), true) = (&config.database, config.role.runs_worker()) {
+            // Intakes on other instances wake this one's worker too.
+            tokio::spawn(store::forward_job_notifications(url.clone(), wake.clone()));
+        }
         let worker = config.role.runs_worker().then(|| {
             Arc::new(Worker::new(
                 store.clone(),

@@ -350,3 +350,25 @@ async fn a_request_that_cannot_be_recorded_is_a_503() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn metrics_count_intakes_lookups_provider_calls_and_jobs() {
+    let db = TestDb::sqlite();
+    let app = spawn(&db).await;
+    let vet = veteran(&app, "vet-no-itf").await;
+    get(&app, &vet).await;
+    wait_for_status(&app, &vet, "active", Duration::from_secs(10)).await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    for expected in [
+        r#"itf_intakes_total{result="recorded"}"#,
+        r#"itf_intake_duration_seconds_bucket{result="recorded""#,
+        r#"itf_lookups_total{result="none_active"}"#,
+        r#"itf_provider_calls_total{outcome="created",route="POST /veterans/{icn}/intent-to-file"}"#,
+        r#"itf_provider_call_duration_seconds_bucket{outcome="none_active",route="GET /veterans/{icn}/intent-to-file/{type}""#,
+        r#"itf_jobs{state="done"} "#,
+        "itf_oldest_pending_request_age_seconds ",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
+    assert!(!text.contains("1012667145"), "an ICN reached the metrics");
+}

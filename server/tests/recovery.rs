@@ -256,3 +256,59 @@ async fn two_instances_share_the_work_without_doubling_it() {
     }
     println!("{retried} of 500 veterans needed more than one POST");
 }
+
+/// SIGTERM: the process stops claiming, lets turns under way finish and
+/// exits cleanly, with the provider slow so that a turn is under way.
+#[tokio::test]
+async fn sigterm_stops_the_process_cleanly() {
+    let db = TestDb::sqlite();
+    let simulator = Simulator::start().await;
+    simulator
+        .mode(json!({"mode": "slow", "delay_ms": 3000}))
+        .await;
+    let mut app = AppProcess::start(&db.url(), &simulator.base).await;
+    request_itf(&app.base, "load-50001").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let asked = Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &app.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = loop {
+        if let Some(exit) = app.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            asked.elapsed() < Duration::from_secs(10),
+            "still running after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "{exit:?}");
+    // The turn under way was bounded by the provider timeout (1 s here).
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        asked.elapsed()
+    );
+
+    let store = db.store().await;
+    let icn = test_veteran("load-50001").unwrap().icn;
+    let request = store
+        .latest_request(&icn, ItfType::Compensation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        request.state,
+        RequestState::Pending,
+        "kept, to be completed later"
+    );
+    assert_eq!(
+        store.job_counts().await.unwrap().running,
+        0,
+        "no job left leased"
+    );
+}

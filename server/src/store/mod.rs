@@ -17,7 +17,7 @@ pub use model::{
     Attempt, CallKind, ClaimedJob, ConfirmedItf, Intake, ItfRequest, JobCounts, JobOutcome,
     NewRequest, ProviderRecord, RequestState,
 };
-pub use postgres::PostgresStore;
+pub use postgres::{forward_job_notifications, PostgresStore};
 pub use sqlite::SqliteStore;
 
 use crate::config::DatabaseUrl;

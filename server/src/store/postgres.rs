@@ -536,6 +536,25 @@ impl Store for PostgresStore {
     }
 }
 
+/// Wakes `wake` whenever any instance records a job, for as long as the
+/// process runs; polling covers the gaps while the database is away.
+pub async fn forward_job_notifications(url: String, wake: std::sync::Arc<tokio::sync::Notify>) {
+    loop {
+        match sqlx::postgres::PgListener::connect(&url).await {
+            Ok(mut listener) => match listener.listen(JOBS_CHANNEL).await {
+                Ok(()) => {
+                    while listener.recv().await.is_ok() {
+                        wake.notify_one();
+                    }
+                }
+                Err(error) => tracing::debug!(%error, "cannot listen for new jobs"),
+            },
+            Err(error) => tracing::debug!(%error, "cannot listen for new jobs"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    }
+}
+
 /// The advisory lock that serialises intake with completion for one
 /// veteran and ITF type.
 fn lock_key(icn: &str, itf_type: &str) -> String {

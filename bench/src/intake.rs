@@ -1,0 +1,185 @@
+//! Intake latency and throughput: `POST /v0/intent_to_file/compensation`
+//! from distinct veterans against the real app on loopback, with the
+//! provider simulator `up` and `slow`, on SQLite and on PostgreSQL.
+//!
+//!     cargo run --release -p itf-bench --bin intake [-- REQUESTS CONCURRENCY]
+//!
+//! PostgreSQL: ITF_TEST_POSTGRES_URL (default
+//! postgres://postgres@127.0.0.1:5432/postgres); a database is made and
+//! dropped for each run.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use itf_server::config::Config;
+use itf_server::Application;
+use sqlx::Connection;
+
+struct Run {
+    backend: &'static str,
+    provider: &'static str,
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let requests: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let concurrency: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(16);
+    let data = tempfile::tempdir().expect("a temporary folder");
+    println!("intake: {requests} POSTs from distinct veterans, {concurrency} at a time, per run");
+    println!("| database | provider | p50 | p95 | p99 | max | requests/s |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    for backend in ["sqlite", "postgres"] {
+        for provider in ["up", "slow"] {
+            let run = measure(backend, provider, requests, concurrency, data.path()).await;
+            print_row(&run);
+        }
+    }
+}
+
+async fn measure(
+    backend: &'static str,
+    provider: &'static str,
+    requests: usize,
+    concurrency: usize,
+    data: &std::path::Path,
+) -> Run {
+    let (database_url, drop_db) = database(backend, data).await;
+    let vars: HashMap<&str, String> = HashMap::from([
+        ("DATABASE_URL", database_url.clone()),
+        ("LEPTOS_SITE_ADDR", "127.0.0.1:0".to_owned()),
+        ("ITF_DATA_DIR", data.display().to_string()),
+    ]);
+    let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("valid settings");
+    let app = Application::build(config).await.expect("the app starts");
+    let base = format!("http://{}", app.local_addr());
+    let server = tokio::spawn(async move { app.run(std::future::pending()).await });
+
+    let http = reqwest::Client::new();
+    http.put(format!("{base}/_sim/lighthouse/mode"))
+        .json(&serde_json::json!({"mode": provider, "quota_per_minute": 1_000_000}))
+        .send()
+        .await
+        .expect("the simulator answers");
+
+    // Signing in is set-up, not measured.
+    let first = match (backend, provider) {
+        ("sqlite", "up") => 1,
+        ("sqlite", _) => 20_001,
+        (_, "up") => 40_001,
+        _ => 60_001,
+    };
+    let veterans: Vec<reqwest::Client> = futures_util::stream::iter(first..first + requests)
+        .map(|n| {
+            let base = base.clone();
+            async move {
+                let client = reqwest::Client::builder()
+                    .cookie_store(true)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap();
+                let user = format!("load-{n}");
+                client
+                    .post(format!("{base}/sign-in/mock"))
+                    .form(&[("user", user.as_str())])
+                    .send()
+                    .await
+                    .expect("sign-in");
+                client
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+
+    let started = Instant::now();
+    let mut latencies: Vec<Duration> = futures_util::stream::iter(veterans)
+        .map(|client| {
+            let url = format!("{base}/v0/intent_to_file/compensation");
+            async move {
+                let sent = Instant::now();
+                let response = client.post(url).send().await.expect("an answer");
+                assert_eq!(response.status(), 202, "intake must answer 202 pending");
+                sent.elapsed()
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    latencies.sort();
+    server.abort();
+    drop_db.await;
+    Run {
+        backend,
+        provider,
+        latencies,
+        elapsed,
+    }
+}
+
+/// A fresh database, and what removes it.
+async fn database(
+    backend: &str,
+    data: &std::path::Path,
+) -> (
+    String,
+    std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
+) {
+    let name = format!("itf_bench_{}_{}", std::process::id(), rand_suffix());
+    if backend == "sqlite" {
+        let url = format!("sqlite://{}/{name}.db", data.display());
+        return (url, Box::pin(async {}));
+    }
+    let admin = std::env::var("ITF_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("PostgreSQL answers");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("may create databases");
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(b, _)| b)
+        .to_owned();
+    let url = format!("{base}/{name}");
+    (
+        url,
+        Box::pin(async move {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await;
+        }),
+    )
+}
+
+/// Tells apart the databases of runs in one process.
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default()
+}
+
+fn print_row(run: &Run) {
+    let at = |q: f64| {
+        let i = ((run.latencies.len() as f64 - 1.0) * q).round() as usize;
+        run.latencies[i]
+    };
+    let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
+    println!(
+        "| {} | {} | {} | {} | {} | {} | {:.0} |",
+        run.backend,
+        run.provider,
+        ms(at(0.50)),
+        ms(at(0.95)),
+        ms(at(0.99)),
+        ms(*run.latencies.last().expect("at least one request")),
+        run.latencies.len() as f64 / run.elapsed.as_secs_f64()
+    );
+}
