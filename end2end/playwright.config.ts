@@ -4,15 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // The suite starts the built server itself (scripts/test.sh builds it and
-// says where), on its own port and a fresh SQLite database.
+// says where), on its own port and a fresh SQLite database, with the
+// provider simulator inside it.
 const port = Number(process.env.ITF_E2E_PORT ?? 3917);
 const baseURL = `http://127.0.0.1:${port}`;
 const dataDir = mkdtempSync(join(tmpdir(), 'itf-e2e-'));
 
 export default defineConfig({
   testDir: './tests',
-  timeout: 30_000,
+  timeout: 60_000,
   expect: { timeout: 10_000 },
+  // The tests share one simulator, whose mode is global: one at a time.
   fullyParallel: false,
   workers: 1,
   forbidOnly: !!process.env.CI,
@@ -30,6 +32,10 @@ export default defineConfig({
       ],
     },
   },
+  projects: [
+    { name: 'e2e', testIgnore: /gallery\.spec\.ts/ },
+    { name: 'gallery', testMatch: /gallery\.spec\.ts/, timeout: 180_000 },
+  ],
   webServer: {
     command: process.env.ITF_BIN ?? '../target/debug/itf-async',
     url: `${baseURL}/readyz`,
@@ -39,8 +45,11 @@ export default defineConfig({
     stderr: 'pipe',
     env: {
       DATABASE_URL: `sqlite://${dataDir}/itf-async.db`,
+      ITF_DATA_DIR: dataDir,
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_SITE_ROOT: process.env.ITF_SITE_ROOT ?? '../target/site',
+      // Short retries, so that a provider coming back is seen in seconds.
+      ITF_RETRY_MAX_DELAY: '2',
       RUST_LOG: 'warn',
     },
   },

@@ -63,3 +63,5 @@ if [ ! -f "$stamp" ] || ! cmp -s "$lock" "$stamp"; then
   (cd "$ITF_ROOT/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
   cp "$lock" "$stamp"
 fi
+
+bash "$ITF_ROOT/scripts/vads.sh"

@@ -17,4 +17,4 @@ cargo test -p itf-app -p itf-server
 echo "==> browser tests"
 export ITF_BIN="$CARGO_TARGET_DIR/debug/itf-async"
 export ITF_SITE_ROOT="$PWD/target/site"
-(cd end2end && npx playwright test)
+(cd end2end && npx playwright test --project e2e)

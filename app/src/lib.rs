@@ -2,6 +2,7 @@
 //! call. Compiled twice: for the server (`ssr`) and for the browser
 //! (`hydrate`).
 
+mod components;
 pub mod domain;
 mod errors;
 mod pages;
@@ -13,7 +14,7 @@ pub use errors::PageError;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::StaticSegment;
+use leptos_router::{SsrMode, StaticSegment};
 
 /// The HTML document every page is rendered into.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -24,6 +25,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" type="image/png" href="/favicon.png"/>
+                // The VA Design System, as published (scripts/vads.sh).
+                <link rel="stylesheet" href="/vads/css/core.css"/>
+                <link rel="stylesheet" href="/vads/css/utilities.css"/>
+                <link rel="stylesheet" href="/vads/css/m-action-link.css"/>
+                <link rel="stylesheet" href="/vads/component-library/component-library.css"/>
+                <script type="module" src="/vads/component-library/component-library.esm.js"></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -53,8 +60,12 @@ pub fn App() -> impl IntoView {
         <Router>
             <main id="main" data-hydrated=move || hydrated.get().to_string()>
                 <Routes fallback=pages::NotFound>
-                    <Route path=StaticSegment("") view=pages::StartPage/>
-                    <Route path=StaticSegment("sign-in") view=pages::SignInPage/>
+                    // Async: the whole page is rendered before it is sent, so it
+                    // is complete without JavaScript.
+                    <Route path=StaticSegment("") view=pages::StartPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("sign-in") view=pages::SignInPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("application") view=pages::ApplicationPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("review") view=pages::ReviewPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -1,6 +1,5 @@
 //! Server functions: the calls the pages make to the server.
 
-use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -10,17 +9,12 @@ use crate::PageError;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Greeting {
     pub name: String,
-    /// When the server looked the session up.
-    pub checked_at: DateTime<Utc>,
 }
 
 #[server(endpoint = "greeting")]
 pub async fn load_greeting() -> Result<Greeting, PageError> {
     let veteran = crate::session::current_veteran()?;
-    Ok(Greeting {
-        name: veteran.name,
-        checked_at: Utc::now(),
-    })
+    Ok(Greeting { name: veteran.name })
 }
 
 /// A test user as the sign-in page lists it.
@@ -48,4 +42,36 @@ pub async fn sign_in_choices() -> Result<Option<Vec<SignInChoice>>, PageError> {
             })
             .collect(),
     ))
+}
+
+/// The veteran's ITF status panel. A database that cannot be reached is the
+/// `unavailable` state, not an error: the page still leads on.
+#[server(endpoint = "itf-status")]
+pub async fn itf_status(watching: Option<String>) -> Result<crate::domain::ItfPanel, PageError> {
+    let veteran = match crate::session::current_veteran() {
+        Ok(veteran) => veteran,
+        Err(PageError::ServiceUnavailable) => return Ok(crate::domain::ItfPanel::unavailable()),
+        Err(other) => return Err(other),
+    };
+    let Some(crate::session::Panels(source)) = use_context::<crate::session::Panels>() else {
+        return Ok(crate::domain::ItfPanel::unavailable());
+    };
+    Ok(source.panel(&veteran, watching).await)
+}
+
+/// What the review page shows of the review controls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewSettings {
+    /// The provider simulator's mode.
+    pub mode: String,
+    /// After how many minutes a pending request is shown as delayed.
+    pub delayed_after_minutes: u64,
+    /// Our database is made to look down.
+    pub outage: bool,
+}
+
+/// The review controls, or `None` where review mode is off (production).
+#[server(endpoint = "review-settings")]
+pub async fn load_review_settings() -> Result<Option<ReviewSettings>, PageError> {
+    Ok(use_context::<ReviewSettings>())
 }

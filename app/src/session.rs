@@ -14,11 +14,31 @@ pub struct CurrentVeteran(pub Veteran);
 pub struct SessionLookupFailed;
 
 /// What the server tells the pages about the instance they run on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Surfaces {
     /// Mock sign-in and the other development surfaces are mounted.
     pub development: bool,
+    /// Where the application begins, when it is not this app's own
+    /// placeholder page.
+    pub application_url: Option<String>,
 }
+
+/// Where the start page gets the veteran's ITF status from: the server's
+/// look-up and intake, provided to the pages as context.
+#[cfg(feature = "ssr")]
+pub trait PanelSource: Send + Sync {
+    /// The panel for `veteran`; `watching` is the request the page showed as
+    /// pending, so that its confirmation can be shown as such.
+    fn panel<'a>(
+        &'a self,
+        veteran: &'a Veteran,
+        watching: Option<String>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = crate::domain::ItfPanel> + Send + 'a>>;
+}
+
+#[cfg(feature = "ssr")]
+#[derive(Clone)]
+pub struct Panels(pub std::sync::Arc<dyn PanelSource>);
 
 #[cfg(feature = "ssr")]
 pub(crate) fn current_veteran() -> Result<Veteran, crate::PageError> {
@@ -35,5 +55,8 @@ pub(crate) fn current_veteran() -> Result<Veteran, crate::PageError> {
 
 #[cfg(feature = "ssr")]
 pub(crate) fn surfaces() -> Surfaces {
-    leptos::prelude::use_context::<Surfaces>().unwrap_or(Surfaces { development: false })
+    leptos::prelude::use_context::<Surfaces>().unwrap_or(Surfaces {
+        development: false,
+        application_url: None,
+    })
 }

@@ -104,6 +104,11 @@ pub struct Config {
     pub worker_concurrency: usize,
     /// Longest wait between two attempts, unless the provider asks for more.
     pub retry_max_delay: Duration,
+    /// After how long a pending request is shown as delayed.
+    pub delayed_after: Duration,
+    /// Where "Start your application" leads, when not this app's own
+    /// placeholder page.
+    pub application_url: Option<String>,
 }
 
 /// Every problem with the settings, each naming the setting.
@@ -232,6 +237,24 @@ impl Config {
                 8
             }
         };
+        let delayed_after = match lookup("ITF_DELAYED_AFTER_MINUTES").map(|t| t.parse::<u64>()) {
+            None => Duration::from_secs(3600),
+            Some(Ok(n)) => Duration::from_secs(n * 60),
+            Some(Err(_)) => {
+                problems
+                    .push("ITF_DELAYED_AFTER_MINUTES: use a whole number of minutes".to_owned());
+                Duration::from_secs(3600)
+            }
+        };
+        let application_url = lookup("ITF_APPLICATION_URL");
+        if let Some(url) = &application_url {
+            if !(url.starts_with('/') || url.starts_with("https://") || url.starts_with("http://"))
+            {
+                problems.push(format!(
+                    "ITF_APPLICATION_URL: {url:?} is neither a path on this site nor an http(s) URL"
+                ));
+            }
+        }
         let retry_max_delay = match lookup("ITF_RETRY_MAX_DELAY").map(|t| t.parse::<u64>()) {
             None => Duration::from_secs(30),
             Some(Ok(n)) if n >= 1 => Duration::from_secs(n),
@@ -257,6 +280,8 @@ impl Config {
                 lookup_budget,
                 worker_concurrency,
                 retry_max_delay,
+                delayed_after,
+                application_url,
             }),
             _ => Err(ConfigError { problems }),
         }

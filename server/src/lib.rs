@@ -59,6 +59,14 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let store = store::open(&config.database)?;
+        // Review mode can make our database look down, to show `unavailable`.
+        let outage = config
+            .development_surfaces()
+            .then(|| Arc::new(std::sync::atomic::AtomicBool::new(false)));
+        let store: Arc<dyn Store> = match &outage {
+            Some(down) => Arc::new(store::OutageSwitch::new(store, down.clone())),
+            None => store,
+        };
         let listener = TcpListener::bind(config.site_addr)
             .await
             .map_err(|source| StartError::Bind {
@@ -108,7 +116,7 @@ impl Application {
                 wake,
             ))
         });
-        let state = AppState::new(config, store, leptos_options, simulator, intake);
+        let state = AppState::new(config, store, leptos_options, simulator, intake, outage);
         prepare_schema(&state, postgres).await?;
         Ok(Self {
             listener,

@@ -180,6 +180,7 @@ fn new_request(veteran: &Veteran, received_at: DateTime<Utc>) -> NewRequest<'_> 
         itf_type: ItfType::Compensation,
         received_at,
         shown_pending: true,
+        provider_said_none: true,
     }
 }
 
@@ -210,6 +211,7 @@ async fn intake_records_a_pending_request_and_one_job(store: Arc<dyn Store>) {
     assert_eq!(first.received_at, at);
     assert_eq!(first.icn, vet.icn);
     assert!(first.itf.is_none());
+    assert!(first.provider_said_none);
 
     let (again, created) = open(
         store

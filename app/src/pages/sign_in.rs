@@ -36,7 +36,7 @@ fn MockSignIn(users: Vec<SignInChoice>) -> impl IntoView {
             <ul>
                 {users.into_iter().map(|user| view! {
                     <li>
-                        <button type="submit" name="user" value=user.id.clone() data-user=user.id>
+                        <button type="submit" name="user" value=user.id.clone() data-user=user.id class="usa-button">
                             <span class="user-name">{user.name}</span>
                             <span class="user-description">{user.description}</span>
                         </button>
@@ -47,7 +47,7 @@ fn MockSignIn(users: Vec<SignInChoice>) -> impl IntoView {
         <form method="post" action="/sign-in/mock" class="load-user">
             <label for="load-user">"Or a load-test veteran (" {load_hint} ")"</label>
             <input id="load-user" name="user" type="text" required=true autocomplete="off"/>
-            <button type="submit" class="secondary">"Sign in as this veteran"</button>
+            <button type="submit" class="usa-button-secondary">"Sign in as this veteran"</button>
         </form>
     }
 }

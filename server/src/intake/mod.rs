@@ -3,12 +3,16 @@
 //! look-up budget, and intake never calls it at all; pension and survivor
 //! keep their synchronous behaviour.
 
+mod panel;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use itf_app::domain::{ItfType, Veteran};
 use tokio::sync::Notify;
+
+pub use panel::{DelayThreshold, PanelService};
 
 use crate::metrics;
 use crate::provider::{LighthouseClient, Outcome};
@@ -95,7 +99,7 @@ impl IntakeService {
                         .await,
                 );
                 metrics::lookup("none_active");
-                self.intake(veteran, itf_type).await
+                self.intake(veteran, itf_type, true).await
             }
             _ => {
                 if let Some(status) = self.last_record(veteran, itf_type, now).await? {
@@ -103,7 +107,7 @@ impl IntakeService {
                     return Ok(status);
                 }
                 metrics::lookup("unanswered");
-                self.intake(veteran, itf_type).await
+                self.intake(veteran, itf_type, false).await
             }
         }
     }
@@ -121,7 +125,7 @@ impl IntakeService {
         if let Some(status) = self.last_record(veteran, itf_type, Utc::now()).await? {
             return Ok(status);
         }
-        self.intake(veteran, itf_type).await
+        self.intake(veteran, itf_type, false).await
     }
 
     /// Pension and survivor, unchanged: the provider is asked inline, and
@@ -178,7 +182,12 @@ impl IntakeService {
     }
 
     /// Records the request and its job in one transaction; no provider call.
-    async fn intake(&self, veteran: &Veteran, itf_type: ItfType) -> Result<ItfStatus, StoreError> {
+    async fn intake(
+        &self,
+        veteran: &Veteran,
+        itf_type: ItfType,
+        provider_said_none: bool,
+    ) -> Result<ItfStatus, StoreError> {
         let started = Instant::now();
         let intake = self
             .store
@@ -187,6 +196,7 @@ impl IntakeService {
                 itf_type,
                 received_at: Utc::now(),
                 shown_pending: true,
+                provider_said_none,
             })
             .await?;
         Ok(match intake {

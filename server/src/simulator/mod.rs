@@ -51,6 +51,19 @@ impl Simulator {
         })
     }
 
+    /// Switches the mode, as `PUT /mode` does.
+    pub fn set_mode(&self, update: ModeUpdate) -> Result<(), &'static str> {
+        self.state().mode.apply(update)
+    }
+
+    /// The current mode's name, as `GET /mode` shows it.
+    pub fn mode_name(&self) -> String {
+        serde_json::to_value(self.state().mode.mode)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
     fn state(&self) -> MutexGuard<'_, state::State> {
         // A panic while holding the lock leaves plain data behind; keep going.
         self.state

@@ -3,6 +3,7 @@
 //! (`tests/store_conformance.rs`).
 
 mod model;
+mod outage;
 mod postgres;
 mod sqlite;
 
@@ -17,6 +18,7 @@ pub use model::{
     Attempt, CallKind, ClaimedJob, ConfirmedItf, Intake, ItfRequest, JobCounts, JobOutcome,
     NewRequest, ProviderRecord, RequestState,
 };
+pub use outage::OutageSwitch;
 pub use postgres::{forward_job_notifications, PostgresStore};
 pub use sqlite::SqliteStore;
 

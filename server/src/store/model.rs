@@ -76,6 +76,8 @@ pub struct ItfRequest {
     pub received_at: DateTime<Utc>,
     /// The veteran was shown that it is being created.
     pub shown_pending: bool,
+    /// The provider had said none was active when the request was recorded.
+    pub provider_said_none: bool,
     pub itf: Option<ConfirmedItf>,
     pub last_error: Option<String>,
 }
@@ -87,6 +89,7 @@ pub struct NewRequest<'a> {
     pub itf_type: ItfType,
     pub received_at: DateTime<Utc>,
     pub shown_pending: bool,
+    pub provider_said_none: bool,
 }
 
 /// What intake found or made.

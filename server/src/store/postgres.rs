@@ -20,7 +20,7 @@ use crate::session_token::SessionTokenHash;
 pub const JOBS_CHANNEL: &str = "itf_jobs";
 
 const REQUEST_COLUMNS: &str = "id, user_id, icn, veteran_name, itf_type, state, received_at, \
-     shown_pending, provider_itf_id, creation_date, expiration_date, last_error";
+     shown_pending, provider_said_none, provider_itf_id, creation_date, expiration_date, last_error";
 
 fn request_from(row: &PgRow) -> Result<ItfRequest, StoreError> {
     let icn: String = row.try_get("icn")?;
@@ -34,6 +34,7 @@ fn request_from(row: &PgRow) -> Result<ItfRequest, StoreError> {
         state: RequestState::parse(row.try_get("state")?)?,
         received_at: row.try_get("received_at")?,
         shown_pending: row.try_get("shown_pending")?,
+        provider_said_none: row.try_get("provider_said_none")?,
         itf: confirmed_from(
             row.try_get("provider_itf_id")?,
             row.try_get("creation_date")?,
@@ -174,8 +175,8 @@ impl Store for PostgresStore {
         let id = uuid::Uuid::new_v4().to_string();
         let inserted = sqlx::query(
             "INSERT INTO itf_requests (id, user_id, icn, veteran_name, itf_type, state, received_at,
-                 shown_pending, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $6, $6)
+                 shown_pending, provider_said_none, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $6, $6)
              ON CONFLICT DO NOTHING",
         )
         .bind(&id)
@@ -185,6 +186,7 @@ impl Store for PostgresStore {
         .bind(new.itf_type.as_str())
         .bind(new.received_at)
         .bind(new.shown_pending)
+        .bind(new.provider_said_none)
         .execute(&mut *tx)
         .await?
         .rows_affected()

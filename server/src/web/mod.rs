@@ -6,6 +6,7 @@ mod health;
 mod intent_to_file;
 mod metrics;
 mod origin;
+mod review;
 mod session;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,19 +16,19 @@ use axum::extract::{FromRef, MatchedPath, Request};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use axum::Router;
-use itf_app::session::Surfaces;
+use itf_app::session::{Panels, Surfaces};
 use itf_app::{shell, App};
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{file_and_error_handler, generate_route_list, LeptosRoutes};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use metrics::HttpMetrics;
 pub use session::sweep_expired as sweep_expired_sessions;
 
 use crate::config::{Config, SIMULATOR_ROOT};
-use crate::intake::IntakeService;
+use crate::intake::{DelayThreshold, IntakeService, PanelService};
 use crate::simulator::{self, Simulator};
 use crate::store::Store;
 
@@ -41,6 +42,11 @@ pub struct AppState {
     pub simulator: Option<Arc<Simulator>>,
     /// Look-up and intake, where this instance serves veterans.
     pub intake: Option<Arc<IntakeService>>,
+    /// The start page's status panel, from the look-up.
+    pub panels: Option<Arc<PanelService>>,
+    pub delayed_after: DelayThreshold,
+    /// Makes our database look down, for review (development only).
+    pub outage: Option<Arc<AtomicBool>>,
     /// Set once the schema is migrated; until then the instance is not ready.
     schema_ready: Arc<AtomicBool>,
 }
@@ -52,7 +58,16 @@ impl AppState {
         leptos_options: LeptosOptions,
         simulator: Option<Arc<Simulator>>,
         intake: Option<Arc<IntakeService>>,
+        outage: Option<Arc<AtomicBool>>,
     ) -> Self {
+        let delayed_after = DelayThreshold::new(config.delayed_after);
+        let panels = intake.clone().map(|intake| {
+            Arc::new(PanelService::new(
+                intake,
+                store.clone(),
+                delayed_after.clone(),
+            ))
+        });
         Self {
             config: Arc::new(config),
             store,
@@ -60,6 +75,9 @@ impl AppState {
             metrics: HttpMetrics::default(),
             simulator,
             intake,
+            panels,
+            delayed_after,
+            outage,
             schema_ready: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -106,7 +124,10 @@ pub fn with_common_layers<S: Clone + Send + Sync + 'static>(router: Router<S>) -
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .on_response(DefaultOnResponse::new().level(Level::INFO))
+                // The response line already carries the status; a 503 from
+                // the simulator or a refused request is no fault of ours.
+                .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -115,20 +136,36 @@ pub fn with_common_layers<S: Clone + Send + Sync + 'static>(router: Router<S>) -
 fn pages(state: &AppState) -> Router<AppState> {
     let surfaces = Surfaces {
         development: state.config.development_surfaces(),
+        application_url: state.config.application_url.clone(),
     };
+    let development = surfaces.development;
     let leptos_options = state.leptos_options.clone();
+    let context_state = state.clone();
     let mut pages = Router::new()
         .leptos_routes_with_context(
             state,
             generate_route_list(App),
-            move || leptos::prelude::provide_context(surfaces),
+            move || {
+                use leptos::prelude::provide_context;
+                provide_context(surfaces.clone());
+                if let Some(panels) = &context_state.panels {
+                    provide_context(Panels(panels.clone()));
+                }
+                if development {
+                    provide_context(review::settings(&context_state));
+                }
+            },
             move || shell(leptos_options.clone()),
         )
         .route("/sign-out", post(session::sign_out))
         .route("/v0/intent_to_file", get(intent_to_file::list))
         .route("/v0/intent_to_file/{type}", post(intent_to_file::create));
-    if surfaces.development {
-        pages = pages.route("/sign-in/mock", post(session::mock_sign_in));
+    if development {
+        pages = pages
+            .route("/sign-in/mock", post(session::mock_sign_in))
+            .route("/review/mode", post(review::set_mode))
+            .route("/review/delay", post(review::set_delay))
+            .route("/review/outage", post(review::set_outage));
     }
     pages
         .route_layer(from_fn_with_state(state.clone(), session::resolve))
