@@ -301,6 +301,20 @@ async fn production_mounts_no_development_surface() {
         "test users offered in production"
     );
     assert!(page.contains("Sign-in isn't set up"));
+    let review = app
+        .client
+        .post(app.url("/review/outage"))
+        .form(&[("down", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        review.status(),
+        StatusCode::NOT_FOUND,
+        "review controls in production"
+    );
+    let review_page = app.get("/review").await.text().await.unwrap();
+    assert!(review_page.contains("Review mode is off"));
     let simulator = app.get("/_sim/lighthouse/mode").await;
     assert_eq!(
         simulator.status(),
