@@ -32,16 +32,19 @@ pub async fn sign_in_choices() -> Result<Option<Vec<SignInChoice>>, PageError> {
     if !crate::session::surfaces().development {
         return Ok(None);
     }
-    Ok(Some(
-        crate::domain::TEST_USERS
-            .iter()
-            .map(|user| SignInChoice {
-                id: user.id.to_owned(),
-                name: user.name.to_owned(),
-                description: user.description.to_owned(),
-            })
-            .collect(),
-    ))
+    Ok(Some(test_user_choices()))
+}
+
+/// The named test users, as sign-in forms list them.
+pub fn test_user_choices() -> Vec<SignInChoice> {
+    crate::domain::TEST_USERS
+        .iter()
+        .map(|user| SignInChoice {
+            id: user.id.to_owned(),
+            name: user.name.to_owned(),
+            description: user.description.to_owned(),
+        })
+        .collect()
 }
 
 /// The veteran's ITF status panel. A database that cannot be reached is the

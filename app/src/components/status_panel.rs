@@ -75,12 +75,7 @@ fn Message(panel: ItfPanel) -> impl IntoView {
             view! {
                 <va-alert status="success" visible="true">
                     <h2 slot="headline">"You already have an Intent to File"</h2>
-                    {dates.map(|(created, expires)| view! {
-                        <p>
-                            "Your Intent to File for disability compensation started on "
-                            <strong>{created}</strong> " and expires on " <strong>{expires}</strong> "."
-                        </p>
-                    })}
+                    {dates.map(|(created, expires)| view! { <Dates created expires/> })}
                     {as_of.map(|when| view! {
                         <p class="as-of">
                             "We can't reach the Intent to File system right now. "
@@ -95,12 +90,7 @@ fn Message(panel: ItfPanel) -> impl IntoView {
         PanelState::Confirmed => view! {
             <va-alert status="success" visible="true">
                 <h2 slot="headline">"Your Intent to File is confirmed"</h2>
-                {dates.map(|(created, expires)| view! {
-                    <p>
-                        "Your Intent to File for disability compensation started on "
-                        <strong>{created}</strong> " and expires on " <strong>{expires}</strong> "."
-                    </p>
-                })}
+                {dates.map(|(created, expires)| view! { <Dates created expires/> })}
                 <p>"We'll also email you. You can continue your application."</p>
             </va-alert>
         }
@@ -154,6 +144,17 @@ fn Message(panel: ItfPanel) -> impl IntoView {
             </va-alert>
         }
         .into_any(),
+    }
+}
+
+/// An ITF's dates, as the provider confirmed them.
+#[component]
+fn Dates(created: String, expires: String) -> impl IntoView {
+    view! {
+        <p>
+            "Your Intent to File for disability compensation started on "
+            <strong>{created}</strong> " and expires on " <strong>{expires}</strong> "."
+        </p>
     }
 }
 

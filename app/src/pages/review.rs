@@ -1,8 +1,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::domain::TEST_USERS;
-use crate::server_fns::{load_review_settings, ReviewSettings};
+use crate::components::TestUserForms;
+use crate::server_fns::{load_review_settings, test_user_choices, ReviewSettings};
 
 const MODES: [(&str, &str); 6] = [
     ("up", "Up: answers normally"),
@@ -70,17 +70,6 @@ fn Controls(settings: ReviewSettings) -> impl IntoView {
         </form>
 
         <h2>"Sign in and open the start page"</h2>
-        <form method="post" action="/sign-in/mock" class="test-users">
-            <ul>
-                {TEST_USERS.iter().map(|user| view! {
-                    <li>
-                        <button type="submit" name="user" value=user.id class="usa-button">
-                            <span class="user-name">{user.name}</span>
-                            <span class="user-description">{user.description}</span>
-                        </button>
-                    </li>
-                }).collect_view()}
-            </ul>
-        </form>
+        <TestUserForms users=test_user_choices()/>
     }
 }
