@@ -49,9 +49,15 @@ fn optional_time(text: Option<&str>) -> Result<Option<DateTime<Utc>>, StoreError
 }
 
 /// The embedded store: one node, no set-up.
+///
+/// SQLite lets one connection write at a time; the others wait in its busy
+/// handler, which sleeps in growing steps and makes for long tails. Writes
+/// therefore go through a pool of one connection, where they queue in turn,
+/// and reads through a pool of their own, which WAL lets run beside them.
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -70,11 +76,15 @@ impl SqliteStore {
                 std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(e.into()))?;
             }
         }
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(options.clone());
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options);
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
     }
 }
 
@@ -99,7 +109,7 @@ impl Store for SqliteStore {
     async fn migrate(&self) -> Result<(), StoreError> {
         self.ping().await?;
         sqlx::migrate!("../migrations/sqlite")
-            .run(&self.pool)
+            .run(&self.writer)
             .await?;
         Ok(())
     }
@@ -124,7 +134,7 @@ impl Store for SqliteStore {
         .bind(session.veteran.icn.expose())
         .bind(encode_time(session.created_at))
         .bind(encode_time(session.expires_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -159,7 +169,7 @@ impl Store for SqliteStore {
     async fn delete_session(&self, token: &SessionTokenHash) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
             .bind(token.as_bytes())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -167,7 +177,7 @@ impl Store for SqliteStore {
     async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
             .bind(encode_time(now))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
     }
@@ -175,7 +185,7 @@ impl Store for SqliteStore {
     async fn intake(&self, new: &NewRequest<'_>) -> Result<Intake, StoreError> {
         // IMMEDIATE takes the write lock first, so the look at our record
         // and the insert are one step for every other writer.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let record = sqlx::query(
             "SELECT provider_itf_id, creation_date, expiration_date, active_seen_at
              FROM provider_records WHERE icn = ?1 AND itf_type = ?2",
@@ -280,7 +290,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<ClaimedJob>, StoreError> {
         let token = uuid::Uuid::new_v4().to_string();
         let expires = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let claimed = sqlx::query(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1,
                  taken_over = (state = 'running'), lease_owner = ?1, lease_token = ?2,
@@ -329,7 +339,7 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         outcome: &JobOutcome,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let (state, run_at, error, uncount) = match outcome {
             JobOutcome::Confirmed(_) => ("done", now, None, false),
             JobOutcome::NeedsAttention { error } => ("stopped", now, Some(error.as_str()), false),
@@ -418,7 +428,7 @@ impl Store for SqliteStore {
         .bind(attempt.outcome)
         .bind(attempt.provider_status.map(i64::from))
         .bind(i64::try_from(attempt.latency.as_millis()).unwrap_or(i64::MAX))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -492,7 +502,7 @@ impl Store for SqliteStore {
         itf: &ConfirmedItf,
         seen_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         upsert_active(
             &mut tx,
             icn.expose().to_owned(),
@@ -520,7 +530,7 @@ impl Store for SqliteStore {
         .bind(icn.expose())
         .bind(itf_type.as_str())
         .bind(encode_time(seen_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
