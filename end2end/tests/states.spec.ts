@@ -3,9 +3,12 @@ import {
   STATES,
   expectNoClaimOfAnUnconfirmedItf,
   expectNoSeriousAccessibilityViolations,
+  freshVeteran,
   openInState,
   panel,
+  providerMode,
   resetControls,
+  signIn,
 } from './helpers';
 
 test.afterEach(async ({ request }) => resetControls(request));
@@ -42,3 +45,20 @@ test('the wording rule holds on the other pages too', async ({ page }) => {
     await expectNoSeriousAccessibilityViolations(page);
   }
 });
+
+// The wording rule in every provider mode: whatever the provider does, a
+// veteran without an ITF is never told one was created before it was.
+for (const mode of ['up', 'down', 'maintenance', 'slow', 'flaky', 'throttled']) {
+  test(`the wording rule holds with the provider ${mode}`, async ({ page, request }) => {
+    await providerMode(request, mode);
+    await signIn(page, freshVeteran());
+    await page.goto('/');
+    const state = await panel(page).getAttribute('data-itf-state');
+    expect(['pending', 'delayed', 'confirmed', 'active']).toContain(state);
+    if (state !== 'confirmed' && state !== 'active') {
+      await expectNoClaimOfAnUnconfirmedItf(page);
+      await expect(panel(page).locator('va-alert[status="success"]')).toHaveCount(0);
+    }
+    await expect(page.getByRole('link', { name: 'Start your application' })).toBeVisible();
+  });
+}

@@ -416,3 +416,37 @@ async fn wait_until_ready(app: &TestApp, within: Duration) {
     }
     panic!("not ready {within:?} after the database returned");
 }
+
+#[tokio::test]
+async fn start_your_application_leads_to_the_configured_form() {
+    let (app, _db) = spawn_sqlite().await;
+    let page = app.get("/application").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("VA Form 21-526EZ would begin"));
+
+    let db = TestDb::sqlite();
+    let configured = TestApp::spawn(config_for(
+        &db.url(),
+        &[(
+            "ITF_APPLICATION_URL",
+            "https://www.va.gov/disability/file-disability-claim-form-21-526ez/introduction",
+        )],
+    ))
+    .await;
+    let response = configured
+        .client
+        .get(configured.url("/application"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection(), "{}", response.status());
+    assert_eq!(
+        response.headers()[LOCATION],
+        "https://www.va.gov/disability/file-disability-claim-form-21-526ez/introduction"
+    );
+}
