@@ -202,7 +202,7 @@ async fn post_itf(
     let parsed = parse_create(&body);
     let itf_type = parsed.as_ref().ok().copied();
     let response = match parsed {
-        Err(response) => response,
+        Err(refusal) => refusal.into_response(),
         Ok(itf_type) => {
             let standing = state::standing(user.clone());
             answer(&sim, &headers, Call::Post, |state| match &standing {
@@ -234,22 +234,36 @@ fn user_of(icn: &str) -> Option<String> {
     Icn::parse(icn).ok().and_then(|icn| test_user_for_icn(&icn))
 }
 
-/// The ITF type a create body asks for, or the 400/422 the API answers.
-#[allow(clippy::result_large_err)]
-fn parse_create(body: &[u8]) -> Result<ItfType, Response> {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| {
-        errors(
-            StatusCode::BAD_REQUEST,
-            "Bad Request",
-            "The request body is not valid JSON.",
-        )
-    })?;
+/// Why the API refuses a create body: 400 for one that is not JSON, 422
+/// for one whose attributes are wrong.
+enum CreateRefusal {
+    Malformed,
+    Invalid(&'static str),
+}
+
+impl IntoResponse for CreateRefusal {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Malformed => errors(
+                StatusCode::BAD_REQUEST,
+                "Bad Request",
+                "The request body is not valid JSON.",
+            ),
+            Self::Invalid(detail) => errors(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Unprocessable Entity",
+                detail,
+            ),
+        }
+    }
+}
+
+/// The ITF type a create body asks for.
+fn parse_create(body: &[u8]) -> Result<ItfType, CreateRefusal> {
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| CreateRefusal::Malformed)?;
     let create: CreateBody = serde_json::from_value(value).map_err(|_| {
-        errors(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Unprocessable Entity",
-            "data.attributes.type must be compensation, pension or survivor",
-        )
+        CreateRefusal::Invalid("data.attributes.type must be compensation, pension or survivor")
     })?;
     let attributes = create.data.attributes;
     let ssn_ok = attributes
@@ -257,9 +271,7 @@ fn parse_create(body: &[u8]) -> Result<ItfType, Response> {
         .as_deref()
         .is_some_and(|ssn| ssn.len() == 9 && ssn.bytes().all(|b| b.is_ascii_digit()));
     if attributes.itf_type == ItfType::Survivor && !ssn_ok {
-        return Err(errors(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Unprocessable Entity",
+        return Err(CreateRefusal::Invalid(
             "claimantSsn (nine digits) is required for a survivor intent to file",
         ));
     }
