@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use itf_app::domain::{test_veteran, ItfType};
 use itf_server::store::RequestState;
-use itf_server::StandaloneSimulator;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
+use support::provider::Rig;
 use support::TestDb;
 
 /// An `itf-async serve` process of its own.
@@ -71,76 +71,28 @@ impl Drop for AppProcess {
     }
 }
 
-struct Simulator {
-    base: String,
-    http: reqwest::Client,
-    server: tokio::task::JoinHandle<()>,
+/// A standalone simulator that outlives the app processes.
+async fn simulator() -> Rig {
+    Rig::start(100_000, Duration::from_secs(5)).await
 }
 
-impl Simulator {
-    async fn start() -> Self {
-        let simulator = StandaloneSimulator::build(
-            "127.0.0.1:0".parse().unwrap(),
-            100_000,
-            support::data_dir(),
-        )
-        .await
-        .unwrap();
-        let base = format!("http://{}/_sim/lighthouse", simulator.local_addr());
-        let server = tokio::spawn(async move {
-            simulator.run(std::future::pending()).await.unwrap();
-        });
-        Self {
-            base,
-            http: reqwest::Client::new(),
-            server,
-        }
-    }
-
-    async fn mode(&self, mode: Value) {
-        let response = self
-            .http
-            .put(format!("{}/mode", self.base))
-            .json(&mode)
-            .send()
-            .await
-            .unwrap();
-        assert!(response.status().is_success());
-    }
-
-    /// Each veteran's ITFs at the simulator and POSTs made for them.
-    async fn by_user(&self) -> std::collections::HashMap<String, (usize, u64)> {
-        let ledger: Value = self
-            .http
-            .get(format!("{}/ledger", self.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        ledger["veterans"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|v| v["type"] == "compensation")
-            .map(|v| {
+/// Each veteran's compensation ITFs at the simulator, and POSTs made for them.
+async fn by_user(simulator: &Rig) -> std::collections::HashMap<String, (usize, u64)> {
+    simulator.ledger().await["veterans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["type"] == "compensation")
+        .map(|v| {
+            (
+                v["user"].as_str().unwrap().to_owned(),
                 (
-                    v["user"].as_str().unwrap().to_owned(),
-                    (
-                        v["itfs"].as_array().unwrap().len(),
-                        v["posts"].as_u64().unwrap(),
-                    ),
-                )
-            })
-            .collect()
-    }
-}
-
-impl Drop for Simulator {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
+                    v["itfs"].as_array().unwrap().len(),
+                    v["posts"].as_u64().unwrap(),
+                ),
+            )
+        })
+        .collect()
 }
 
 /// Signs `user` in at `app` and asks for a compensation ITF; 202 expected.
@@ -191,8 +143,8 @@ async fn wait_until_all_active(db: &TestDb, users: &[String], within: Duration) 
 /// Acceptance 5: ten requests queued with the provider down survive a
 /// SIGKILL; once the provider is up, each gets exactly one POST.
 async fn queued_requests_survive_a_killed_process(db: TestDb, first_user: u32) {
-    let simulator = Simulator::start().await;
-    simulator.mode(json!({"mode": "down"})).await;
+    let simulator = simulator().await;
+    simulator.set_mode(json!({"mode": "down"})).await;
     let users: Vec<String> = (first_user..first_user + 10)
         .map(|n| format!("load-{n}"))
         .collect();
@@ -205,9 +157,9 @@ async fn queued_requests_survive_a_killed_process(db: TestDb, first_user: u32) {
     first.kill();
 
     let _second = AppProcess::start(&db.url(), &simulator.base).await;
-    simulator.mode(json!({"mode": "up"})).await;
+    simulator.set_mode(json!({"mode": "up"})).await;
     wait_until_all_active(&db, &users, Duration::from_secs(40)).await;
-    let at_simulator = simulator.by_user().await;
+    let at_simulator = by_user(&simulator).await;
     for user in &users {
         assert_eq!(
             at_simulator.get(user),
@@ -232,9 +184,9 @@ async fn queued_requests_survive_a_killed_process_on_postgres() {
 #[tokio::test]
 async fn two_instances_share_the_work_without_doubling_it() {
     let db = TestDb::postgres().await;
-    let simulator = Simulator::start().await;
+    let simulator = simulator().await;
     simulator
-        .mode(json!({"mode": "flaky", "failure_rate": 0.3}))
+        .set_mode(json!({"mode": "flaky", "failure_rate": 0.3}))
         .await;
     let one = AppProcess::start(&db.url(), &simulator.base).await;
     let two = AppProcess::start(&db.url(), &simulator.base).await;
@@ -247,7 +199,7 @@ async fn two_instances_share_the_work_without_doubling_it() {
         .await;
 
     wait_until_all_active(&db, &users, Duration::from_secs(120)).await;
-    let at_simulator = simulator.by_user().await;
+    let at_simulator = by_user(&simulator).await;
     let mut retried = 0;
     for user in &users {
         let (itfs, posts) = at_simulator.get(user).copied().unwrap_or_default();
@@ -262,9 +214,9 @@ async fn two_instances_share_the_work_without_doubling_it() {
 #[tokio::test]
 async fn sigterm_stops_the_process_cleanly() {
     let db = TestDb::sqlite();
-    let simulator = Simulator::start().await;
+    let simulator = simulator().await;
     simulator
-        .mode(json!({"mode": "slow", "delay_ms": 3000}))
+        .set_mode(json!({"mode": "slow", "delay_ms": 3000}))
         .await;
     let mut app = AppProcess::start(&db.url(), &simulator.base).await;
     request_itf(&app.base, "load-50001").await;
