@@ -101,30 +101,27 @@ impl IntakeService {
                 metrics::lookup("none_active");
                 self.intake(veteran, itf_type, true).await
             }
+            // No answer in time: intake, which itself answers with our last
+            // record of an active, unexpired ITF when there is one.
             _ => {
-                if let Some(status) = self.last_record(veteran, itf_type, now).await? {
-                    metrics::lookup("as_of_record");
-                    return Ok(status);
-                }
-                metrics::lookup("unanswered");
-                self.intake(veteran, itf_type, false).await
+                let status = self.intake(veteran, itf_type, false).await?;
+                metrics::lookup(match status {
+                    ItfStatus::Active { .. } => "as_of_record",
+                    ItfStatus::Open(_) => "unanswered",
+                });
+                Ok(status)
             }
         }
     }
 
-    /// `POST /v0/intent_to_file/compensation`: no provider call at all. Our
-    /// record of an active ITF, or the open request, or a new one.
+    /// `POST /v0/intent_to_file/compensation`: no provider call at all.
+    /// Intake answers with our record of an active ITF, the open request, or
+    /// a new one, all in its one transaction.
     pub async fn request(
         &self,
         veteran: &Veteran,
         itf_type: ItfType,
     ) -> Result<ItfStatus, StoreError> {
-        if let Some(open) = self.open_request(veteran, itf_type).await? {
-            return Ok(ItfStatus::Open(open));
-        }
-        if let Some(status) = self.last_record(veteran, itf_type, Utc::now()).await? {
-            return Ok(status);
-        }
         self.intake(veteran, itf_type, false).await
     }
 
@@ -163,22 +160,6 @@ impl IntakeService {
             .latest_request(&veteran.icn, itf_type)
             .await?
             .filter(|r| r.state != RequestState::Active))
-    }
-
-    async fn last_record(
-        &self,
-        veteran: &Veteran,
-        itf_type: ItfType,
-        now: DateTime<Utc>,
-    ) -> Result<Option<ItfStatus>, StoreError> {
-        let record = self.store.provider_record(&veteran.icn, itf_type).await?;
-        Ok(record.and_then(|record| {
-            let itf = record.itf.filter(|itf| itf.is_unexpired(now))?;
-            Some(ItfStatus::Active {
-                itf,
-                as_of: record.active_seen_at,
-            })
-        }))
     }
 
     /// Records the request and its job in one transaction; no provider call.
