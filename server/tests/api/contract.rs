@@ -1,0 +1,410 @@
+//! The contract, pinned: every REST answer and error body, the simulator's
+//! bodies and ledger, and the names of the metrics. Ids and times vary from
+//! run to run; they are replaced by the name of their format after the
+//! format is checked, so a change of format still shows.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{json, Map, Value};
+
+use crate::support::provider::{icn, Rig};
+use crate::support::{client, config_for, TestApp, TestDb};
+
+/// What a value of a varying field is replaced by, once its format is
+/// checked.
+fn placeholder(key: &str, text: &str) -> Option<String> {
+    let utc = || chrono::DateTime::parse_from_rfc3339(text).is_ok() && text.ends_with('Z');
+    let offset = || chrono::DateTime::parse_from_rfc3339(text).is_ok() && !text.ends_with('Z');
+    let checked = |name: &str, ok: bool| {
+        Some(if ok {
+            format!("[{name}]")
+        } else {
+            format!("[not a {name}: {text}]")
+        })
+    };
+    match key {
+        "received_at" | "as_of" | "at" => checked("utc time", utc()),
+        "creation_date" | "expiration_date" | "creationDate" | "expirationDate" => {
+            checked("time with offset", offset())
+        }
+        "received_date" => checked(
+            "date",
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok(),
+        ),
+        "request_id" => checked("uuid", uuid::Uuid::parse_str(text).is_ok()),
+        "id" if !text.is_empty() => {
+            checked("provider id", text.chars().all(|c| c.is_ascii_digit()))
+        }
+        "access_token" => checked("token", text.len() >= 16),
+        _ => None,
+    }
+}
+
+fn redact(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, value)| {
+                    let value = match value {
+                        Value::String(text) => {
+                            placeholder(key, text).map_or_else(|| value.clone(), Value::String)
+                        }
+                        other => redact(other),
+                    };
+                    (key.clone(), value)
+                })
+                .collect::<Map<_, _>>(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(redact).collect()),
+        other => other.clone(),
+    }
+}
+
+/// An answer as pinned: its status, the headers that are part of the
+/// contract, and its body with varying values redacted.
+async fn answer(response: reqwest::Response) -> Value {
+    let status = response.status().as_u16();
+    let mut headers = Map::new();
+    for name in [
+        "content-type",
+        "retry-after",
+        "x-ratelimit-limit-minute",
+        "x-ratelimit-remaining-minute",
+    ] {
+        if let Some(value) = response.headers().get(name) {
+            headers.insert(name.to_owned(), json!(value.to_str().unwrap()));
+        }
+    }
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
+    json!({ "status": status, "headers": headers, "body": redact(&body) })
+}
+
+async fn veteran(app: &TestApp, user: &str) -> reqwest::Client {
+    let browser = client();
+    let response = browser
+        .post(app.url("/sign-in/mock"))
+        .form(&[("user", user)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "sign-in as {user}"
+    );
+    browser
+}
+
+async fn set_mode(app: &TestApp, mode: Value) {
+    let response = app
+        .client
+        .put(app.url("/_sim/lighthouse/mode"))
+        .json(&mode)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "mode {mode} refused");
+}
+
+async fn list(app: &TestApp, browser: &reqwest::Client) -> Value {
+    answer(
+        browser
+            .get(app.url("/v0/intent_to_file"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+async fn create(app: &TestApp, browser: &reqwest::Client, itf_type: &str) -> Value {
+    answer(
+        browser
+            .post(app.url(&format!("/v0/intent_to_file/{itf_type}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+/// Lists until the item's status is `status`; returns that answer.
+async fn list_until(app: &TestApp, browser: &reqwest::Client, status: &str) -> Value {
+    let started = Instant::now();
+    loop {
+        let found = list(app, browser).await;
+        if found["body"]["data"]["attributes"]["intent_to_file"][0]["status"] == status {
+            return found;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "still {found} after 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn spawn() -> (TestApp, TestDb) {
+    let db = TestDb::sqlite();
+    // A generous look-up budget: a loaded machine must not turn the
+    // provider's answer into "no answer in time".
+    let app = TestApp::spawn(config_for(
+        &db.url(),
+        &[
+            ("ITF_RETRY_MAX_DELAY", "1"),
+            ("ITF_LOOKUP_BUDGET_MS", "10000"),
+        ],
+    ))
+    .await;
+    (app, db)
+}
+
+#[tokio::test]
+async fn refusals() {
+    let (app, _db) = spawn().await;
+    let signed_out = client();
+    insta::assert_json_snapshot!("list_signed_out", list(&app, &signed_out).await);
+    insta::assert_json_snapshot!(
+        "create_signed_out",
+        create(&app, &signed_out, "compensation").await
+    );
+    let browser = veteran(&app, "vet-no-itf").await;
+    insta::assert_json_snapshot!(
+        "create_unknown_type",
+        create(&app, &browser, "burial").await
+    );
+    let foreign = browser
+        .post(app.url("/v0/intent_to_file/compensation"))
+        .header("origin", "https://elsewhere.example")
+        .send()
+        .await
+        .unwrap();
+    insta::assert_json_snapshot!("create_foreign_origin", answer(foreign).await);
+}
+
+#[tokio::test]
+async fn a_request_from_pending_to_active() {
+    let (app, _db) = spawn().await;
+    let browser = veteran(&app, "vet-no-itf").await;
+    set_mode(&app, json!({"mode": "down"})).await;
+    insta::assert_json_snapshot!("list_pending_unchecked", list(&app, &browser).await);
+    insta::assert_json_snapshot!(
+        "create_pending",
+        create(&app, &browser, "compensation").await
+    );
+    set_mode(&app, json!({"mode": "up"})).await;
+    insta::assert_json_snapshot!("list_active", list_until(&app, &browser, "active").await);
+    insta::assert_json_snapshot!(
+        "create_active_from_record",
+        create(&app, &browser, "compensation").await
+    );
+}
+
+#[tokio::test]
+async fn a_request_after_the_provider_said_none() {
+    let (app, _db) = spawn().await;
+    let browser = veteran(&app, "load-7").await;
+    insta::assert_json_snapshot!("list_pending_after_none", list(&app, &browser).await);
+}
+
+#[tokio::test]
+async fn an_active_itf_live_and_as_of_our_record() {
+    let (app, _db) = spawn().await;
+    let browser = veteran(&app, "vet-active-itf").await;
+    insta::assert_json_snapshot!("list_active_live", list(&app, &browser).await);
+    set_mode(&app, json!({"mode": "down"})).await;
+    insta::assert_json_snapshot!("list_active_as_of", list(&app, &browser).await);
+}
+
+#[tokio::test]
+async fn a_request_the_provider_refuses_needs_attention() {
+    let (app, _db) = spawn().await;
+    let browser = veteran(&app, "vet-unknown").await;
+    set_mode(&app, json!({"mode": "down"})).await;
+    create(&app, &browser, "compensation").await;
+    set_mode(&app, json!({"mode": "up"})).await;
+    insta::assert_json_snapshot!(
+        "list_needs_attention",
+        list_until(&app, &browser, "needs_attention").await
+    );
+    insta::assert_json_snapshot!(
+        "create_needs_attention",
+        create(&app, &browser, "compensation").await
+    );
+}
+
+#[tokio::test]
+async fn pension_answers_synchronously() {
+    let (app, _db) = spawn().await;
+    let browser = veteran(&app, "vet-no-itf").await;
+    insta::assert_json_snapshot!("create_pension", create(&app, &browser, "pension").await);
+    let rejected = veteran(&app, "vet-rejected").await;
+    insta::assert_json_snapshot!(
+        "create_pension_refused",
+        create(&app, &rejected, "pension").await
+    );
+    set_mode(&app, json!({"mode": "down"})).await;
+    let other = veteran(&app, "load-8").await;
+    insta::assert_json_snapshot!(
+        "create_pension_provider_down",
+        create(&app, &other, "pension").await
+    );
+}
+
+#[tokio::test]
+async fn our_database_down() {
+    let (app, _db) = spawn().await;
+    let browser = veteran(&app, "vet-no-itf").await;
+    let outage = app
+        .client
+        .post(app.url("/review/outage"))
+        .form(&[("down", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(outage.status(), StatusCode::SEE_OTHER);
+    insta::assert_json_snapshot!("list_database_down", list(&app, &browser).await);
+    insta::assert_json_snapshot!(
+        "create_database_down",
+        create(&app, &browser, "compensation").await
+    );
+}
+
+/// The metric families, their types and help, and the label names of
+/// their samples: what dashboards and alerts are written against.
+#[tokio::test]
+async fn metric_names() {
+    let (app, _db) = spawn().await;
+    let browser = veteran(&app, "vet-no-itf").await;
+    list_until(&app, &browser, "active").await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter_map(|line| {
+            if line.starts_with('#') {
+                return Some(line.to_owned());
+            }
+            let (name, rest) = line
+                .split_once('{')
+                .unwrap_or((line.split(' ').next()?, ""));
+            let labels: Vec<&str> = rest
+                .split(',')
+                .filter_map(|pair| pair.split_once('=').map(|(key, _)| key))
+                .collect();
+            Some(format!("{name} {}", labels.join(",")))
+        })
+        .collect();
+    lines.sort();
+    lines.dedup();
+    insta::assert_snapshot!("metric_names", lines.join("\n"));
+}
+
+/// The simulator's answers, as the real provider's documentation gives
+/// them, and its ledger.
+#[tokio::test]
+async fn simulator_bodies() {
+    let rig = Rig::start(60, Duration::from_secs(5)).await;
+    let http = reqwest::Client::new();
+    let token_url = format!("{}/oauth2/claims/system/v1/token", rig.base);
+    let refused_token = http
+        .post(&token_url)
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    insta::assert_json_snapshot!("sim_token_refused", answer(refused_token).await);
+    let token = rig.raw_token().await;
+    let itf_url = |user: &str, itf_type: &str| {
+        format!(
+            "{}/services/claims/v2/veterans/{}/intent-to-file/{itf_type}",
+            rig.base,
+            icn(user).expose()
+        )
+    };
+    let create_url = |user: &str| {
+        format!(
+            "{}/services/claims/v2/veterans/{}/intent-to-file",
+            rig.base,
+            icn(user).expose()
+        )
+    };
+    let get = |user: &str| {
+        http.get(itf_url(user, "compensation"))
+            .bearer_auth(&token)
+            .send()
+    };
+    let post = |user: &str, body: Value| {
+        http.post(create_url(user))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let compensation =
+        json!({"data": {"type": "intent_to_file", "attributes": {"type": "compensation"}}});
+
+    insta::assert_json_snapshot!(
+        "sim_get_active",
+        answer(get("vet-active-itf").await.unwrap()).await
+    );
+    insta::assert_json_snapshot!(
+        "sim_get_none",
+        answer(get("vet-no-itf").await.unwrap()).await
+    );
+    insta::assert_json_snapshot!(
+        "sim_post_created",
+        answer(post("vet-no-itf", compensation.clone()).await.unwrap()).await
+    );
+    insta::assert_json_snapshot!(
+        "sim_post_veteran_not_found",
+        answer(post("vet-unknown", compensation.clone()).await.unwrap()).await
+    );
+    insta::assert_json_snapshot!(
+        "sim_post_rejected",
+        answer(post("vet-rejected", compensation.clone()).await.unwrap()).await
+    );
+    insta::assert_json_snapshot!(
+        "sim_post_invalid",
+        answer(
+            post(
+                "load-3",
+                json!({"data": {"type": "intent_to_file", "attributes": {"type": "burial"}}})
+            )
+            .await
+            .unwrap()
+        )
+        .await
+    );
+    let malformed = http
+        .post(create_url("load-3"))
+        .bearer_auth(&token)
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    insta::assert_json_snapshot!("sim_post_malformed", answer(malformed).await);
+    let bad_token = http
+        .get(itf_url("vet-no-itf", "compensation"))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    insta::assert_json_snapshot!("sim_bad_token", answer(bad_token).await);
+
+    for (name, mode) in [
+        ("sim_down", json!({"mode": "down"})),
+        ("sim_maintenance", json!({"mode": "maintenance"})),
+        (
+            "sim_throttled",
+            json!({"mode": "throttled", "retry_after_seconds": 30}),
+        ),
+    ] {
+        rig.set_mode(mode).await;
+        insta::assert_json_snapshot!(name, answer(get("load-4").await.unwrap()).await);
+    }
+    rig.set_mode(json!({"mode": "up"})).await;
+    let mode = http.get(format!("{}/mode", rig.base)).send().await.unwrap();
+    insta::assert_json_snapshot!("sim_mode", answer(mode).await);
+    insta::assert_json_snapshot!("sim_ledger", redact(&rig.ledger().await));
+}
