@@ -110,7 +110,7 @@ pub fn lookup(result: &'static str) {
 }
 
 pub fn provider_call(route: &'static str, outcome: &crate::provider::Outcome, latency: Duration) {
-    let labels = [route, outcome.name()];
+    let labels = [route, outcome.kind().as_str()];
     DOMAIN.provider_calls.with_label_values(&labels).inc();
     DOMAIN
         .provider_seconds
@@ -119,15 +119,10 @@ pub fn provider_call(route: &'static str, outcome: &crate::provider::Outcome, la
 }
 
 pub fn jobs(counts: &JobCounts, now: chrono::DateTime<chrono::Utc>) {
-    for (state, n) in [
-        ("queued", counts.queued),
-        ("running", counts.running),
-        ("done", counts.done),
-        ("stopped", counts.stopped),
-    ] {
+    for (state, n) in counts.by_state() {
         DOMAIN
             .jobs
-            .with_label_values(&[state])
+            .with_label_values(&[state.as_str()])
             .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
     let age = counts.oldest_pending_received_at.map_or(0.0, |at| {

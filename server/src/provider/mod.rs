@@ -13,6 +13,8 @@ use itf_app::domain::ItfType;
 pub use client::{Call, ClientError, LighthouseClient};
 pub use token::TokenError;
 
+use crate::store::{AttemptOutcome, ConfirmedItf};
+
 /// Paths below the provider's base URL.
 pub const TOKEN_PATH: &str = "/oauth2/claims/system/v1/token";
 pub const API_PATH: &str = "/services/claims/v2";
@@ -30,26 +32,26 @@ pub struct Itf {
     pub status: String,
 }
 
-/// Every name `Outcome::name` gives.
-pub const OUTCOME_NAMES: [&str; 6] = [
-    "active",
-    "none_active",
-    "created",
-    "transient",
-    "permanent",
-    "auth_failure",
-];
-
 impl Outcome {
-    /// Its name in attempts, logs and metrics.
-    pub fn name(&self) -> &'static str {
+    /// What the call came to, as attempts, logs and metrics name it.
+    pub fn kind(&self) -> AttemptOutcome {
         match self {
-            Self::Active(_) => "active",
-            Self::NoneActive => "none_active",
-            Self::Created(_) => "created",
-            Self::Transient { .. } => "transient",
-            Self::Permanent { .. } => "permanent",
-            Self::AuthFailure => "auth_failure",
+            Self::Active(_) => AttemptOutcome::Active,
+            Self::NoneActive => AttemptOutcome::NoneActive,
+            Self::Created(_) => AttemptOutcome::Created,
+            Self::Transient { .. } => AttemptOutcome::Transient,
+            Self::Permanent { .. } => AttemptOutcome::Permanent,
+            Self::AuthFailure => AttemptOutcome::AuthFailure,
+        }
+    }
+}
+
+impl From<&Itf> for ConfirmedItf {
+    fn from(itf: &Itf) -> Self {
+        Self {
+            id: itf.id.clone(),
+            creation_date: itf.creation_date,
+            expiration_date: itf.expiration_date,
         }
     }
 }

@@ -3,7 +3,6 @@
 //! (`tests/store_conformance.rs`).
 
 mod model;
-mod outage;
 mod postgres;
 mod sqlite;
 
@@ -15,10 +14,9 @@ use chrono::{DateTime, Utc};
 use itf_app::domain::{Icn, ItfType, Veteran};
 
 pub use model::{
-    Attempt, CallKind, ClaimedJob, ConfirmedItf, Intake, ItfRequest, JobCounts, JobOutcome,
-    NewRequest, ProviderRecord, RequestState,
+    Attempt, AttemptOutcome, CallKind, ClaimedJob, ConfirmedItf, Intake, ItfRequest, JobCounts,
+    JobOutcome, JobState, JobUpdate, NewRequest, ProviderRecord, RequestState, RequestUpdate,
 };
-pub use outage::OutageSwitch;
 pub use postgres::{forward_job_notifications, PostgresStore};
 pub use sqlite::SqliteStore;
 
@@ -64,6 +62,10 @@ impl From<sqlx::Error> for StoreError {
                 if db.code().is_some_and(|code| code.starts_with("57P")) =>
             {
                 Self::Unavailable(error)
+            }
+            // A value the domain cannot read back.
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
+                Self::Corrupt(error.to_string())
             }
             other => Self::Query(other),
         }
@@ -187,10 +189,4 @@ pub fn open(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
         DatabaseUrl::Postgres(url) => Arc::new(PostgresStore::open(url)?),
         DatabaseUrl::Sqlite(url) => Arc::new(SqliteStore::open(url)?),
     })
-}
-
-fn veteran_from_row(user_id: String, name: String, icn: &str) -> Result<Veteran, StoreError> {
-    let icn = itf_app::domain::Icn::parse(icn)
-        .map_err(|_| StoreError::Corrupt("a session holds a malformed ICN".to_owned()))?;
-    Ok(Veteran { user_id, name, icn })
 }

@@ -1,42 +1,93 @@
-//! What the store keeps about requests, jobs and attempts.
+//! What the store keeps about requests, jobs and attempts, and the decisions
+//! about them. The backends hold only their SQL and the encoding of their
+//! types; every rule about what a result does lives here, once.
 
+use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use itf_app::domain::{Icn, ItfType, Veteran};
+use itf_app::domain::{Icn, ItfType, Veteran, VeteranName};
 
 use super::StoreError;
 
-/// Where a request stands. `pending` and `needs_attention` are open: at most
-/// one open request per veteran and ITF type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RequestState {
-    /// Recorded, not yet confirmed by the provider.
-    Pending,
-    /// The provider confirmed an active ITF.
-    Active,
-    /// The provider refused it for good; a person must look at it.
-    NeedsAttention,
+/// A closed set of names, as written in the database and read back.
+macro_rules! named {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        $vis enum $name { $($(#[$vmeta])* $variant,)+ }
+
+        impl $name {
+            pub const ALL: &'static [Self] = &[$(Self::$variant,)+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text,)+ }
+            }
+
+            pub fn parse(text: &str) -> Result<Self, StoreError> {
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|value| value.as_str() == text)
+                    .ok_or_else(|| StoreError::Corrupt(format!(
+                        concat!("unknown ", stringify!($name), " {:?}"),
+                        text
+                    )))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
 }
 
-impl RequestState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Active => "active",
-            Self::NeedsAttention => "needs_attention",
-        }
+named! {
+    /// Where a request stands. `pending` and `needs_attention` are open: at
+    /// most one open request per veteran and ITF type.
+    pub enum RequestState {
+        /// Recorded, not yet confirmed by the provider.
+        Pending => "pending",
+        /// The provider confirmed an active ITF.
+        Active => "active",
+        /// The provider refused it for good; a person must look at it.
+        NeedsAttention => "needs_attention",
     }
+}
 
-    pub fn parse(value: &str) -> Result<Self, StoreError> {
-        match value {
-            "pending" => Ok(Self::Pending),
-            "active" => Ok(Self::Active),
-            "needs_attention" => Ok(Self::NeedsAttention),
-            other => Err(StoreError::Corrupt(format!(
-                "unknown request state {other:?}"
-            ))),
-        }
+named! {
+    /// Where a job stands.
+    pub enum JobState {
+        /// Waiting for its `run_at`.
+        Queued => "queued",
+        /// A worker holds its lease.
+        Running => "running",
+        /// Its request is active.
+        Done => "done",
+        /// Its request needs a person.
+        Stopped => "stopped",
+    }
+}
+
+named! {
+    /// What one provider call came to, as attempts, logs and metrics name it.
+    pub enum AttemptOutcome {
+        Active => "active",
+        NoneActive => "none_active",
+        Created => "created",
+        Transient => "transient",
+        Permanent => "permanent",
+        AuthFailure => "auth_failure",
+    }
+}
+
+named! {
+    /// Which provider call an attempt made.
+    pub enum CallKind {
+        Get => "get",
+        Post => "post",
     }
 }
 
@@ -54,22 +105,12 @@ impl ConfirmedItf {
     }
 }
 
-impl From<&crate::provider::Itf> for ConfirmedItf {
-    fn from(itf: &crate::provider::Itf) -> Self {
-        Self {
-            id: itf.id.clone(),
-            creation_date: itf.creation_date,
-            expiration_date: itf.expiration_date,
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItfRequest {
     pub id: String,
     pub user_id: String,
     pub icn: Icn,
-    pub veteran_name: String,
+    pub veteran_name: VeteranName,
     pub itf_type: ItfType,
     pub state: RequestState,
     /// When we recorded it: the intent date, never changed.
@@ -136,29 +177,90 @@ pub enum JobOutcome {
     Release { run_at: DateTime<Utc> },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallKind {
-    Get,
-    Post,
+/// What ending a turn writes to the job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobUpdate<'a> {
+    pub state: JobState,
+    pub run_at: DateTime<Utc>,
+    /// Replaces the job's last error when set.
+    pub error: Option<&'a str>,
+    /// The turn counts as an attempt; a released one does not.
+    pub counts_as_attempt: bool,
+    /// What it writes to the request, if anything.
+    pub request: Option<RequestUpdate<'a>>,
 }
 
-impl CallKind {
-    pub fn as_str(self) -> &'static str {
+/// What ending a turn writes to the request. Fields left `None` keep their
+/// values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestUpdate<'a> {
+    pub state: Option<RequestState>,
+    /// The confirmed ITF: also becomes our record of the provider.
+    pub itf: Option<&'a ConfirmedItf>,
+    pub error: Option<&'a str>,
+    /// Clears the last error (the request succeeded).
+    pub clear_error: bool,
+}
+
+impl JobOutcome {
+    /// What this outcome writes, when the turn ends at `now`.
+    pub fn update(&self, now: DateTime<Utc>) -> JobUpdate<'_> {
         match self {
-            Self::Get => "get",
-            Self::Post => "post",
+            Self::Confirmed(itf) => JobUpdate {
+                state: JobState::Done,
+                run_at: now,
+                error: None,
+                counts_as_attempt: true,
+                request: Some(RequestUpdate {
+                    state: Some(RequestState::Active),
+                    itf: Some(itf),
+                    error: None,
+                    clear_error: true,
+                }),
+            },
+            Self::NeedsAttention { error } => JobUpdate {
+                state: JobState::Stopped,
+                run_at: now,
+                error: Some(error),
+                counts_as_attempt: true,
+                request: Some(RequestUpdate {
+                    state: Some(RequestState::NeedsAttention),
+                    itf: None,
+                    error: Some(error),
+                    clear_error: false,
+                }),
+            },
+            Self::Retry { run_at, error } => JobUpdate {
+                state: JobState::Queued,
+                run_at: *run_at,
+                error: Some(error),
+                counts_as_attempt: true,
+                request: Some(RequestUpdate {
+                    state: None,
+                    itf: None,
+                    error: Some(error),
+                    clear_error: false,
+                }),
+            },
+            Self::Release { run_at } => JobUpdate {
+                state: JobState::Queued,
+                run_at: *run_at,
+                error: None,
+                counts_as_attempt: false,
+                request: None,
+            },
         }
     }
 }
 
 /// One provider call made for a request.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {
     pub request_id: String,
     pub job_id: String,
     pub at: DateTime<Utc>,
     pub call: CallKind,
-    pub outcome: &'static str,
+    pub outcome: AttemptOutcome,
     pub provider_status: Option<u16>,
     pub latency: Duration,
 }
@@ -171,6 +273,17 @@ pub struct ProviderRecord {
     pub none_seen_at: Option<DateTime<Utc>>,
 }
 
+impl ProviderRecord {
+    /// The ITF this record shows active and unexpired at `now`, with when we
+    /// saw it: it wins over making a new request.
+    pub fn active_at(self, now: DateTime<Utc>) -> Option<(ConfirmedItf, Option<DateTime<Utc>>)> {
+        let seen_at = self.active_seen_at;
+        self.itf
+            .filter(|itf| itf.is_unexpired(now))
+            .map(|itf| (itf, seen_at))
+    }
+}
+
 /// Jobs by state, for metrics and operators.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JobCounts {
@@ -181,12 +294,226 @@ pub struct JobCounts {
     pub oldest_pending_received_at: Option<DateTime<Utc>>,
 }
 
-pub(super) fn parse_offset_time(text: &str) -> Result<DateTime<FixedOffset>, StoreError> {
+impl JobCounts {
+    /// Folds `(state, count)` rows, as a `GROUP BY state` gives them.
+    pub fn from_rows(
+        rows: impl IntoIterator<Item = (String, i64)>,
+        oldest_pending_received_at: Option<DateTime<Utc>>,
+    ) -> Result<Self, StoreError> {
+        let mut counts = Self {
+            oldest_pending_received_at,
+            ..Self::default()
+        };
+        for (state, n) in rows {
+            let n = count(n)?;
+            match JobState::parse(&state)? {
+                JobState::Queued => counts.queued = n,
+                JobState::Running => counts.running = n,
+                JobState::Done => counts.done = n,
+                JobState::Stopped => counts.stopped = n,
+            }
+        }
+        Ok(counts)
+    }
+
+    pub fn by_state(&self) -> [(JobState, u64); 4] {
+        [
+            (JobState::Queued, self.queued),
+            (JobState::Running, self.running),
+            (JobState::Done, self.done),
+            (JobState::Stopped, self.stopped),
+        ]
+    }
+}
+
+/// A count as the database returns it.
+pub fn count(n: i64) -> Result<u64, StoreError> {
+    u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative count {n}")))
+}
+
+/// The payload of an `ensure_itf` job: the request's id, nothing else.
+pub fn ensure_itf_payload(request_id: &str) -> String {
+    serde_json::json!({ "request_id": request_id }).to_string()
+}
+
+/// A request as both databases return it; `T` is the backend's timestamp.
+#[derive(sqlx::FromRow)]
+pub struct RequestRow<T> {
+    id: String,
+    user_id: String,
+    icn: String,
+    veteran_name: String,
+    itf_type: String,
+    state: String,
+    received_at: T,
+    shown_pending: bool,
+    provider_said_none: bool,
+    provider_itf_id: Option<String>,
+    creation_date: Option<String>,
+    expiration_date: Option<String>,
+    last_error: Option<String>,
+}
+
+/// The columns of a `RequestRow`, in order.
+pub const REQUEST_COLUMNS: &str = "id, user_id, icn, veteran_name, itf_type, state, received_at, \
+     shown_pending, provider_said_none, provider_itf_id, creation_date, expiration_date, last_error";
+
+impl<T: Into<DateTime<Utc>>> TryFrom<RequestRow<T>> for ItfRequest {
+    type Error = StoreError;
+
+    fn try_from(row: RequestRow<T>) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: row.id,
+            user_id: row.user_id,
+            icn: icn(&row.icn)?,
+            veteran_name: VeteranName::new(row.veteran_name),
+            itf_type: itf_type(&row.itf_type)?,
+            state: RequestState::parse(&row.state)?,
+            received_at: row.received_at.into(),
+            shown_pending: row.shown_pending,
+            provider_said_none: row.provider_said_none,
+            itf: confirmed(row.provider_itf_id, row.creation_date, row.expiration_date)?,
+            last_error: row.last_error,
+        })
+    }
+}
+
+/// A job just claimed, before its request is attached.
+#[derive(sqlx::FromRow)]
+pub struct ClaimedRow {
+    pub id: String,
+    pub request_id: String,
+    attempts: i64,
+    taken_over: bool,
+}
+
+impl ClaimedRow {
+    pub fn with_request(
+        self,
+        request: ItfRequest,
+        lease_token: &str,
+    ) -> Result<ClaimedJob, StoreError> {
+        Ok(ClaimedJob {
+            attempts: u32::try_from(self.attempts).map_err(|_| {
+                StoreError::Corrupt(format!("job attempts {} out of range", self.attempts))
+            })?,
+            id: self.id,
+            request,
+            taken_over: self.taken_over,
+            lease_token: lease_token.to_owned(),
+        })
+    }
+}
+
+/// An attempt as both databases return it.
+#[derive(sqlx::FromRow)]
+pub struct AttemptRow<T> {
+    request_id: String,
+    job_id: String,
+    at: T,
+    call: String,
+    outcome: String,
+    provider_status: Option<i64>,
+    latency_ms: i64,
+}
+
+impl<T: Into<DateTime<Utc>>> TryFrom<AttemptRow<T>> for Attempt {
+    type Error = StoreError;
+
+    fn try_from(row: AttemptRow<T>) -> Result<Self, StoreError> {
+        Ok(Self {
+            request_id: row.request_id,
+            job_id: row.job_id,
+            at: row.at.into(),
+            call: CallKind::parse(&row.call)?,
+            outcome: AttemptOutcome::parse(&row.outcome)?,
+            provider_status: row
+                .provider_status
+                .map(|status| {
+                    u16::try_from(status).map_err(|_| {
+                        StoreError::Corrupt(format!("provider status {status} out of range"))
+                    })
+                })
+                .transpose()?,
+            latency: Duration::from_millis(count(row.latency_ms)?),
+        })
+    }
+}
+
+impl Attempt {
+    /// The latency as stored, in whole milliseconds.
+    pub fn latency_ms(&self) -> i64 {
+        i64::try_from(self.latency.as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+/// Our record of the provider, as both databases return it.
+#[derive(sqlx::FromRow)]
+pub struct ProviderRecordRow<T> {
+    provider_itf_id: Option<String>,
+    creation_date: Option<String>,
+    expiration_date: Option<String>,
+    active_seen_at: Option<T>,
+    none_seen_at: Option<T>,
+}
+
+impl<T: Into<DateTime<Utc>>> TryFrom<ProviderRecordRow<T>> for ProviderRecord {
+    type Error = StoreError;
+
+    fn try_from(row: ProviderRecordRow<T>) -> Result<Self, StoreError> {
+        Ok(Self {
+            itf: confirmed(row.provider_itf_id, row.creation_date, row.expiration_date)?,
+            active_seen_at: row.active_seen_at.map(Into::into),
+            none_seen_at: row.none_seen_at.map(Into::into),
+        })
+    }
+}
+
+/// A session as both databases return it.
+#[derive(sqlx::FromRow)]
+pub struct SessionRow<T> {
+    user_id: String,
+    veteran_name: String,
+    icn: String,
+    created_at: T,
+    expires_at: T,
+}
+
+impl<T: Into<DateTime<Utc>>> TryFrom<SessionRow<T>> for super::Session {
+    type Error = StoreError;
+
+    fn try_from(row: SessionRow<T>) -> Result<Self, StoreError> {
+        Ok(Self {
+            veteran: Veteran {
+                user_id: row.user_id,
+                name: VeteranName::new(row.veteran_name),
+                icn: icn(&row.icn)?,
+            },
+            created_at: row.created_at.into(),
+            expires_at: row.expires_at.into(),
+        })
+    }
+}
+
+/// An ITF's date as stored: the provider's text, with its offset.
+pub fn provider_date(at: DateTime<FixedOffset>) -> String {
+    at.to_rfc3339()
+}
+
+fn icn(text: &str) -> Result<Icn, StoreError> {
+    Icn::parse(text).map_err(|_| StoreError::Corrupt("a row holds a malformed ICN".to_owned()))
+}
+
+fn itf_type(text: &str) -> Result<ItfType, StoreError> {
+    ItfType::parse(text).map_err(|_| StoreError::Corrupt(format!("unknown ITF type {text:?}")))
+}
+
+fn parse_offset_time(text: &str) -> Result<DateTime<FixedOffset>, StoreError> {
     DateTime::parse_from_rfc3339(text)
         .map_err(|_| StoreError::Corrupt(format!("provider date {text:?} is not RFC 3339")))
 }
 
-pub(super) fn confirmed_from(
+fn confirmed(
     id: Option<String>,
     creation: Option<String>,
     expiration: Option<String>,
@@ -201,11 +528,163 @@ pub(super) fn confirmed_from(
     }
 }
 
-pub(super) fn itf_type_from(text: &str) -> Result<ItfType, StoreError> {
-    ItfType::parse(text).map_err(|_| StoreError::Corrupt(format!("unknown ITF type {text:?}")))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The payload of an `ensure_itf` job: the request's id, nothing else.
-pub(super) fn ensure_itf_payload(request_id: &str) -> String {
-    serde_json::json!({ "request_id": request_id }).to_string()
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn itf(expires: &str) -> ConfirmedItf {
+        ConfirmedItf {
+            id: "193685".to_owned(),
+            creation_date: DateTime::parse_from_rfc3339("2026-03-16T19:15:21.000-05:00").unwrap(),
+            expiration_date: DateTime::parse_from_rfc3339(expires).unwrap(),
+        }
+    }
+
+    #[test]
+    fn names_read_back_as_written() {
+        for state in RequestState::ALL {
+            assert_eq!(RequestState::parse(state.as_str()).unwrap(), *state);
+        }
+        for state in JobState::ALL {
+            assert_eq!(JobState::parse(state.as_str()).unwrap(), *state);
+        }
+        for outcome in AttemptOutcome::ALL {
+            assert_eq!(AttemptOutcome::parse(outcome.as_str()).unwrap(), *outcome);
+        }
+        assert!(matches!(
+            JobState::parse("lost"),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn a_confirmation_ends_the_job_and_activates_the_request() {
+        let now = at("2026-11-28T12:00:00Z");
+        let itf = itf("2027-03-16T19:15:20.000-05:00");
+        let outcome = JobOutcome::Confirmed(itf.clone());
+        let update = outcome.update(now);
+        assert_eq!(update.state, JobState::Done);
+        assert!(update.counts_as_attempt);
+        let request = update.request.unwrap();
+        assert_eq!(request.state, Some(RequestState::Active));
+        assert_eq!(request.itf, Some(&itf));
+        assert!(request.clear_error);
+    }
+
+    #[test]
+    fn a_refusal_stops_the_job_and_the_request_needs_attention() {
+        let now = at("2026-11-28T12:00:00Z");
+        let outcome = JobOutcome::NeedsAttention {
+            error: "Veteran not found".to_owned(),
+        };
+        let update = outcome.update(now);
+        assert_eq!(update.state, JobState::Stopped);
+        assert_eq!(update.error, Some("Veteran not found"));
+        let request = update.request.unwrap();
+        assert_eq!(request.state, Some(RequestState::NeedsAttention));
+        assert_eq!(request.error, Some("Veteran not found"));
+        assert_eq!(request.itf, None);
+    }
+
+    #[test]
+    fn a_retry_queues_the_job_and_keeps_the_request_pending() {
+        let now = at("2026-11-28T12:00:00Z");
+        let later = at("2026-11-28T12:00:30Z");
+        let outcome = JobOutcome::Retry {
+            run_at: later,
+            error: "timeout".to_owned(),
+        };
+        let update = outcome.update(now);
+        assert_eq!((update.state, update.run_at), (JobState::Queued, later));
+        assert!(update.counts_as_attempt);
+        let request = update.request.unwrap();
+        assert_eq!(request.state, None, "the request stays as it is");
+        assert_eq!(request.error, Some("timeout"));
+    }
+
+    #[test]
+    fn a_release_does_not_count_and_leaves_the_request_alone() {
+        let now = at("2026-11-28T12:00:00Z");
+        let outcome = JobOutcome::Release { run_at: now };
+        let update = outcome.update(now);
+        assert_eq!(update.state, JobState::Queued);
+        assert!(!update.counts_as_attempt);
+        assert_eq!(update.error, None);
+        assert_eq!(update.request, None);
+    }
+
+    #[test]
+    fn only_an_unexpired_record_wins_over_a_new_request() {
+        let seen = at("2026-11-01T00:00:00Z");
+        let record = ProviderRecord {
+            itf: Some(itf("2026-12-01T00:00:00.000-05:00")),
+            active_seen_at: Some(seen),
+            none_seen_at: None,
+        };
+        let (found, seen_at) = record
+            .clone()
+            .active_at(at("2026-11-28T00:00:00Z"))
+            .unwrap();
+        assert_eq!(found.id, "193685");
+        assert_eq!(seen_at, Some(seen));
+        assert_eq!(record.active_at(at("2026-12-02T00:00:00Z")), None);
+        assert_eq!(ProviderRecord::default().active_at(seen), None);
+    }
+
+    #[test]
+    fn counts_fold_by_state_and_refuse_what_they_do_not_know() {
+        let counts = JobCounts::from_rows(
+            [
+                ("queued".to_owned(), 3),
+                ("done".to_owned(), 10),
+                ("stopped".to_owned(), 1),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            counts.by_state(),
+            [
+                (JobState::Queued, 3),
+                (JobState::Running, 0),
+                (JobState::Done, 10),
+                (JobState::Stopped, 1),
+            ]
+        );
+        assert!(JobCounts::from_rows([("lost".to_owned(), 1)], None).is_err());
+        assert!(JobCounts::from_rows([("done".to_owned(), -1)], None).is_err());
+    }
+
+    #[test]
+    fn attempts_beyond_u32_are_corrupt_not_truncated() {
+        let row = ClaimedRow {
+            id: "job".to_owned(),
+            request_id: "request".to_owned(),
+            attempts: i64::from(u32::MAX) + 1,
+            taken_over: false,
+        };
+        let request = ItfRequest {
+            id: "request".to_owned(),
+            user_id: "vet".to_owned(),
+            icn: Icn::parse("1012667145V762142").unwrap(),
+            veteran_name: VeteranName::new("Hector Allen".to_owned()),
+            itf_type: ItfType::Compensation,
+            state: RequestState::Pending,
+            received_at: at("2026-11-28T12:00:00Z"),
+            shown_pending: true,
+            provider_said_none: false,
+            itf: None,
+            last_error: None,
+        };
+        assert!(matches!(
+            row.with_request(request, "lease"),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
 }

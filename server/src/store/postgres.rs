@@ -1,50 +1,27 @@
+//! The production store: any number of instances share one PostgreSQL. SQL
+//! only; the decisions live in `model.rs`.
+
 use std::str::FromStr;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::Row;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, Postgres};
 
 use itf_app::domain::{Icn, ItfType};
-use sqlx::postgres::PgRow;
 
-use super::model::{confirmed_from, ensure_itf_payload, itf_type_from};
+use super::model::{
+    ensure_itf_payload, provider_date, AttemptRow, ClaimedRow, ProviderRecordRow, RequestRow,
+    SessionRow, REQUEST_COLUMNS,
+};
 use super::{
-    veteran_from_row, Attempt, CallKind, ClaimedJob, ConfirmedItf, Intake, ItfRequest, JobCounts,
-    JobOutcome, NewRequest, ProviderRecord, RequestState, Session, Store, StoreError,
-    ACQUIRE_TIMEOUT,
+    Attempt, ClaimedJob, ConfirmedItf, Intake, ItfRequest, JobCounts, JobOutcome, JobState,
+    NewRequest, ProviderRecord, RequestState, Session, Store, StoreError, ACQUIRE_TIMEOUT,
 };
 use crate::session_token::SessionTokenHash;
 
 /// Woken by every intake, so that idle workers on any instance start at once.
 pub const JOBS_CHANNEL: &str = "itf_jobs";
 
-const REQUEST_COLUMNS: &str = "id, user_id, icn, veteran_name, itf_type, state, received_at, \
-     shown_pending, provider_said_none, provider_itf_id, creation_date, expiration_date, last_error";
-
-fn request_from(row: &PgRow) -> Result<ItfRequest, StoreError> {
-    let icn: String = row.try_get("icn")?;
-    Ok(ItfRequest {
-        id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
-        icn: Icn::parse(&icn)
-            .map_err(|_| StoreError::Corrupt("a request holds a malformed ICN".to_owned()))?,
-        veteran_name: row.try_get("veteran_name")?,
-        itf_type: itf_type_from(row.try_get("itf_type")?)?,
-        state: RequestState::parse(row.try_get("state")?)?,
-        received_at: row.try_get("received_at")?,
-        shown_pending: row.try_get("shown_pending")?,
-        provider_said_none: row.try_get("provider_said_none")?,
-        itf: confirmed_from(
-            row.try_get("provider_itf_id")?,
-            row.try_get("creation_date")?,
-            row.try_get("expiration_date")?,
-        )?,
-        last_error: row.try_get("last_error")?,
-    })
-}
-
-/// The production store: any number of instances share one PostgreSQL.
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
@@ -59,6 +36,120 @@ impl PostgresStore {
             .connect_lazy_with(options);
         Ok(Self { pool })
     }
+}
+
+type Tx<'a> = sqlx::Transaction<'a, Postgres>;
+
+async fn request_by_id(
+    executor: impl sqlx::PgExecutor<'_>,
+    id: &str,
+) -> Result<Option<ItfRequest>, StoreError> {
+    sqlx::query_as::<_, RequestRow<DateTime<Utc>>>(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM itf_requests WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(executor)
+    .await?
+    .map(ItfRequest::try_from)
+    .transpose()
+}
+
+async fn record_of(
+    executor: impl sqlx::PgExecutor<'_>,
+    icn: &str,
+    itf_type: &str,
+) -> Result<Option<ProviderRecord>, StoreError> {
+    sqlx::query_as::<_, ProviderRecordRow<DateTime<Utc>>>(
+        "SELECT provider_itf_id, creation_date, expiration_date, active_seen_at, none_seen_at
+         FROM provider_records WHERE icn = $1 AND itf_type = $2",
+    )
+    .bind(icn)
+    .bind(itf_type)
+    .fetch_optional(executor)
+    .await?
+    .map(ProviderRecord::try_from)
+    .transpose()
+}
+
+/// Serialises intake with the completion of this veteran's request of this
+/// type, until the transaction ends.
+async fn lock_veteran(tx: &mut Tx<'_>, icn: &str, itf_type: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended('itf_request:' || $1 || ':' || $2, 0))",
+    )
+    .bind(icn)
+    .bind(itf_type)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_request(tx: &mut Tx<'_>, new: &NewRequest<'_>) -> Result<bool, StoreError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let inserted = sqlx::query(
+        "INSERT INTO itf_requests (id, user_id, icn, veteran_name, itf_type, state, received_at,
+             shown_pending, provider_said_none, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $7, $7)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&id)
+    .bind(&new.veteran.user_id)
+    .bind(new.veteran.icn.expose())
+    .bind(new.veteran.name.expose())
+    .bind(new.itf_type.as_str())
+    .bind(RequestState::Pending.as_str())
+    .bind(new.received_at)
+    .bind(new.shown_pending)
+    .bind(new.provider_said_none)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if inserted {
+        sqlx::query(
+            "INSERT INTO jobs (id, kind, request_id, payload, state, run_at, received_at,
+                 created_at, updated_at)
+             VALUES ($1, 'ensure_itf', $2, $3, $4, $5, $5, $5, $5)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(&id)
+        .bind(ensure_itf_payload(&id))
+        .bind(JobState::Queued.as_str())
+        .bind(new.received_at)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(JOBS_CHANNEL)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(inserted)
+}
+
+async fn upsert_active(
+    tx: &mut Tx<'_>,
+    icn: &str,
+    itf_type: &str,
+    itf: &ConfirmedItf,
+    seen_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO provider_records (icn, itf_type, provider_itf_id, creation_date,
+             expiration_date, active_seen_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (icn, itf_type) DO UPDATE SET provider_itf_id = EXCLUDED.provider_itf_id,
+             creation_date = EXCLUDED.creation_date, expiration_date = EXCLUDED.expiration_date,
+             active_seen_at = EXCLUDED.active_seen_at",
+    )
+    .bind(icn)
+    .bind(itf_type)
+    .bind(&itf.id)
+    .bind(provider_date(itf.creation_date))
+    .bind(provider_date(itf.expiration_date))
+    .bind(seen_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 #[async_trait]
@@ -92,7 +183,7 @@ impl Store for PostgresStore {
         )
         .bind(token.as_bytes())
         .bind(&session.veteran.user_id)
-        .bind(&session.veteran.name)
+        .bind(session.veteran.name.expose())
         .bind(session.veteran.icn.expose())
         .bind(session.created_at)
         .bind(session.expires_at)
@@ -106,25 +197,15 @@ impl Store for PostgresStore {
         token: &SessionTokenHash,
         now: DateTime<Utc>,
     ) -> Result<Option<Session>, StoreError> {
-        let row = sqlx::query(
+        sqlx::query_as::<_, SessionRow<DateTime<Utc>>>(
             "SELECT user_id, veteran_name, icn, created_at, expires_at
              FROM sessions WHERE token_hash = $1 AND expires_at > $2",
         )
         .bind(token.as_bytes())
         .bind(now)
         .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| {
-            Ok(Session {
-                veteran: veteran_from_row(
-                    row.try_get("user_id")?,
-                    row.try_get("veteran_name")?,
-                    row.try_get("icn")?,
-                )?,
-                created_at: row.try_get("created_at")?,
-                expires_at: row.try_get("expires_at")?,
-            })
-        })
+        .await?
+        .map(Session::try_from)
         .transpose()
     }
 
@@ -144,94 +225,36 @@ impl Store for PostgresStore {
         Ok(done.rows_affected())
     }
 
+    #[tracing::instrument(skip_all, fields(itf_type = %new.itf_type.as_str()))]
     async fn intake(&self, new: &NewRequest<'_>) -> Result<Intake, StoreError> {
         let mut tx = self.pool.begin().await?;
-        // Serialise with the completion of this veteran's request of this
-        // type (finish_job takes the same lock).
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind(lock_key(new.veteran.icn.expose(), new.itf_type.as_str()))
-            .execute(&mut *tx)
-            .await?;
-        let record = sqlx::query(
-            "SELECT provider_itf_id, creation_date, expiration_date, active_seen_at
-             FROM provider_records WHERE icn = $1 AND itf_type = $2",
-        )
-        .bind(new.veteran.icn.expose())
-        .bind(new.itf_type.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(row) = record {
-            let itf = confirmed_from(
-                row.try_get("provider_itf_id")?,
-                row.try_get("creation_date")?,
-                row.try_get("expiration_date")?,
-            )?;
-            if let Some(itf) = itf.filter(|itf| itf.is_unexpired(new.received_at)) {
-                let seen_at = row.try_get("active_seen_at")?;
-                tx.commit().await?;
-                return Ok(Intake::Active { itf, seen_at });
-            }
+        let icn = new.veteran.icn.expose();
+        let itf_type = new.itf_type.as_str();
+        lock_veteran(&mut tx, icn, itf_type).await?;
+        let record = record_of(&mut *tx, icn, itf_type).await?;
+        if let Some((itf, seen_at)) = record.and_then(|r| r.active_at(new.received_at)) {
+            tx.commit().await?;
+            return Ok(Intake::Active { itf, seen_at });
         }
-        let id = uuid::Uuid::new_v4().to_string();
-        let inserted = sqlx::query(
-            "INSERT INTO itf_requests (id, user_id, icn, veteran_name, itf_type, state, received_at,
-                 shown_pending, provider_said_none, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $6, $6)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(&id)
-        .bind(&new.veteran.user_id)
-        .bind(new.veteran.icn.expose())
-        .bind(&new.veteran.name)
-        .bind(new.itf_type.as_str())
-        .bind(new.received_at)
-        .bind(new.shown_pending)
-        .bind(new.provider_said_none)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if inserted {
-            sqlx::query(
-                "INSERT INTO jobs (id, kind, request_id, payload, state, run_at, received_at,
-                     created_at, updated_at)
-                 VALUES ($1, 'ensure_itf', $2, $3, 'queued', $4, $4, $4, $4)",
-            )
-            .bind(uuid::Uuid::new_v4().to_string())
-            .bind(&id)
-            .bind(ensure_itf_payload(&id))
-            .bind(new.received_at)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("SELECT pg_notify($1, '')")
-                .bind(JOBS_CHANNEL)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let row = sqlx::query(&format!(
+        let created = insert_request(&mut tx, new).await?;
+        let row = sqlx::query_as::<_, RequestRow<DateTime<Utc>>>(&format!(
             "SELECT {REQUEST_COLUMNS} FROM itf_requests
              WHERE icn = $1 AND itf_type = $2 AND state IN ('pending', 'needs_attention')"
         ))
-        .bind(new.veteran.icn.expose())
-        .bind(new.itf_type.as_str())
+        .bind(icn)
+        .bind(itf_type)
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(Intake::Open {
-            request: request_from(&row)?,
-            created: inserted,
+            request: row.try_into()?,
+            created,
         })
     }
 
+    #[tracing::instrument(skip_all, fields(request_id = %id))]
     async fn request(&self, id: &str) -> Result<Option<ItfRequest>, StoreError> {
-        sqlx::query(&format!(
-            "SELECT {REQUEST_COLUMNS} FROM itf_requests WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .map(|row| request_from(&row))
-        .transpose()
+        request_by_id(&self.pool, id).await
     }
 
     async fn latest_request(
@@ -239,7 +262,7 @@ impl Store for PostgresStore {
         icn: &Icn,
         itf_type: ItfType,
     ) -> Result<Option<ItfRequest>, StoreError> {
-        sqlx::query(&format!(
+        sqlx::query_as::<_, RequestRow<DateTime<Utc>>>(&format!(
             "SELECT {REQUEST_COLUMNS} FROM itf_requests WHERE icn = $1 AND itf_type = $2
              ORDER BY received_at DESC LIMIT 1"
         ))
@@ -247,10 +270,11 @@ impl Store for PostgresStore {
         .bind(itf_type.as_str())
         .fetch_optional(&self.pool)
         .await?
-        .map(|row| request_from(&row))
+        .map(ItfRequest::try_from)
         .transpose()
     }
 
+    #[tracing::instrument(skip_all, fields(owner = %owner, limit))]
     async fn claim_jobs(
         &self,
         owner: &str,
@@ -261,48 +285,41 @@ impl Store for PostgresStore {
         let token = uuid::Uuid::new_v4().to_string();
         let expires = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
         let mut tx = self.pool.begin().await?;
-        let claimed = sqlx::query(
-            "UPDATE jobs SET state = 'running', attempts = attempts + 1,
-                 taken_over = (state = 'running'), lease_owner = $1, lease_token = $2,
-                 lease_expires_at = $3, updated_at = $4
+        let claimed = sqlx::query_as::<_, ClaimedRow>(
+            "UPDATE jobs SET state = $1, attempts = attempts + 1,
+                 taken_over = (state = $1), lease_owner = $2, lease_token = $3,
+                 lease_expires_at = $4, updated_at = $5
              WHERE id IN (
                  SELECT id FROM jobs
-                 WHERE (state = 'queued' AND run_at <= $4)
-                    OR (state = 'running' AND lease_expires_at < $4)
+                 WHERE (state = $6 AND run_at <= $5)
+                    OR (state = $1 AND lease_expires_at < $5)
                  ORDER BY received_at
-                 LIMIT $5
+                 LIMIT $7
                  FOR UPDATE SKIP LOCKED)
-             RETURNING id, request_id, attempts, taken_over",
+             RETURNING id, request_id, attempts::BIGINT AS attempts, taken_over",
         )
+        .bind(JobState::Running.as_str())
         .bind(owner)
         .bind(&token)
         .bind(expires)
         .bind(now)
+        .bind(JobState::Queued.as_str())
         .bind(i64::from(limit))
         .fetch_all(&mut *tx)
         .await?;
         let mut jobs = Vec::with_capacity(claimed.len());
         for row in claimed {
-            let request_id: String = row.try_get("request_id")?;
-            let request = sqlx::query(&format!(
-                "SELECT {REQUEST_COLUMNS} FROM itf_requests WHERE id = $1"
-            ))
-            .bind(&request_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            jobs.push(ClaimedJob {
-                id: row.try_get("id")?,
-                request: request_from(&request)?,
-                attempts: row.try_get::<i32, _>("attempts")?.unsigned_abs(),
-                taken_over: row.try_get("taken_over")?,
-                lease_token: token.clone(),
-            });
+            let request = request_by_id(&mut *tx, &row.request_id)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("a job without its request".to_owned()))?;
+            jobs.push(row.with_request(request, &token)?);
         }
         tx.commit().await?;
         jobs.sort_by_key(|job| job.request.received_at);
         Ok(jobs)
     }
 
+    #[tracing::instrument(skip_all, fields(job_id = %job_id))]
     async fn finish_job(
         &self,
         job_id: &str,
@@ -310,92 +327,67 @@ impl Store for PostgresStore {
         now: DateTime<Utc>,
         outcome: &JobOutcome,
     ) -> Result<bool, StoreError> {
+        let update = outcome.update(now);
         let mut tx = self.pool.begin().await?;
-        let (state, run_at, error, uncount) = match outcome {
-            JobOutcome::Confirmed(_) => ("done", now, None, false),
-            JobOutcome::NeedsAttention { error } => ("stopped", now, Some(error.as_str()), false),
-            JobOutcome::Retry { run_at, error } => ("queued", *run_at, Some(error.as_str()), false),
-            JobOutcome::Release { run_at } => ("queued", *run_at, None, true),
-        };
-        let held = sqlx::query(
-            "UPDATE jobs SET state = $1, run_at = $2, last_error = COALESCE($3, last_error),
-                 attempts = attempts - CASE WHEN $4 THEN 1 ELSE 0 END,
+        let held: Option<(String, String, String)> = sqlx::query_as(
+            "UPDATE jobs SET state = $1, run_at = $2, last_error = COALESCE($3, jobs.last_error),
+                 attempts = attempts - CASE WHEN $4 THEN 0 ELSE 1 END,
                  lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = $5
-             WHERE id = $6 AND lease_token = $7 AND state = 'running'
-             RETURNING request_id",
+             FROM itf_requests
+             WHERE jobs.id = $6 AND jobs.lease_token = $7 AND jobs.state = $8
+                 AND itf_requests.id = jobs.request_id
+             RETURNING jobs.request_id, itf_requests.icn, itf_requests.itf_type",
         )
-        .bind(state)
-        .bind(run_at)
-        .bind(error)
-        .bind(uncount)
+        .bind(update.state.as_str())
+        .bind(update.run_at)
+        .bind(update.error)
+        .bind(update.counts_as_attempt)
         .bind(now)
         .bind(job_id)
         .bind(lease_token)
+        .bind(JobState::Running.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(row) = held else {
+        let Some((request_id, icn, itf_type)) = held else {
             return Ok(false);
         };
-        let request_id: String = row.try_get("request_id")?;
-        match outcome {
-            JobOutcome::Confirmed(itf) => {
-                let (icn, itf_type): (String, String) =
-                    sqlx::query_as("SELECT icn, itf_type FROM itf_requests WHERE id = $1")
-                        .bind(&request_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                    .bind(lock_key(&icn, &itf_type))
-                    .execute(&mut *tx)
-                    .await?;
-                let request = sqlx::query(
-                    "UPDATE itf_requests SET state = 'active', provider_itf_id = $1,
-                         creation_date = $2, expiration_date = $3, last_error = NULL, updated_at = $4
-                     WHERE id = $5 RETURNING icn, itf_type",
-                )
-                .bind(&itf.id)
-                .bind(itf.creation_date.to_rfc3339())
-                .bind(itf.expiration_date.to_rfc3339())
-                .bind(now)
-                .bind(&request_id)
-                .fetch_one(&mut *tx)
-                .await?;
-                upsert_active(
-                    &mut tx,
-                    request.try_get("icn")?,
-                    request.try_get("itf_type")?,
-                    itf,
-                    now,
-                )
-                .await?;
+        if let Some(request) = update.request {
+            if let Some(itf) = request.itf {
+                lock_veteran(&mut tx, &icn, &itf_type).await?;
+                upsert_active(&mut tx, &icn, &itf_type, itf, now).await?;
             }
-            JobOutcome::NeedsAttention { error } => {
-                sqlx::query(
-                    "UPDATE itf_requests SET state = 'needs_attention', last_error = $1,
-                         updated_at = $2 WHERE id = $3",
-                )
-                .bind(error)
-                .bind(now)
-                .bind(&request_id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            JobOutcome::Retry { error, .. } => {
-                sqlx::query(
-                    "UPDATE itf_requests SET last_error = $1, updated_at = $2 WHERE id = $3",
-                )
-                .bind(error)
-                .bind(now)
-                .bind(&request_id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            JobOutcome::Release { .. } => {}
+            sqlx::query(
+                "UPDATE itf_requests SET state = COALESCE($1, state),
+                     provider_itf_id = COALESCE($2, provider_itf_id),
+                     creation_date = COALESCE($3, creation_date),
+                     expiration_date = COALESCE($4, expiration_date),
+                     last_error = CASE WHEN $5 THEN NULL ELSE COALESCE($6, last_error) END,
+                     updated_at = $7
+                 WHERE id = $8",
+            )
+            .bind(request.state.map(RequestState::as_str))
+            .bind(request.itf.map(|itf| &itf.id))
+            .bind(request.itf.map(|itf| provider_date(itf.creation_date)))
+            .bind(request.itf.map(|itf| provider_date(itf.expiration_date)))
+            .bind(request.clear_error)
+            .bind(request.error)
+            .bind(now)
+            .bind(&request_id)
+            .execute(&mut *tx)
+            .await?;
         }
+        sqlx::query("UPDATE job_totals SET jobs = jobs + 1 WHERE state = $1")
+            .bind(update.state.as_str())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(true)
     }
 
+    #[tracing::instrument(
+        skip_all,
+        fields(request_id = %attempt.request_id, job_id = %attempt.job_id)
+    )]
     async fn record_attempt(&self, attempt: &Attempt) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO attempts (request_id, job_id, at, call, outcome, provider_status, latency_ms)
@@ -405,39 +397,26 @@ impl Store for PostgresStore {
         .bind(&attempt.job_id)
         .bind(attempt.at)
         .bind(attempt.call.as_str())
-        .bind(attempt.outcome)
+        .bind(attempt.outcome.as_str())
         .bind(attempt.provider_status.map(i32::from))
-        .bind(i64::try_from(attempt.latency.as_millis()).unwrap_or(i64::MAX))
+        .bind(attempt.latency_ms())
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
     async fn attempts(&self, request_id: &str) -> Result<Vec<Attempt>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT request_id, job_id, at, call, outcome, provider_status, latency_ms
+        sqlx::query_as::<_, AttemptRow<DateTime<Utc>>>(
+            "SELECT request_id, job_id, at, call, outcome,
+                 provider_status::BIGINT AS provider_status, latency_ms
              FROM attempts WHERE request_id = $1 ORDER BY id",
         )
         .bind(request_id)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Attempt {
-                    request_id: row.try_get("request_id")?,
-                    job_id: row.try_get("job_id")?,
-                    at: row.try_get("at")?,
-                    call: call_from(row.try_get("call")?)?,
-                    outcome: outcome_name(row.try_get("outcome")?)?,
-                    provider_status: row
-                        .try_get::<Option<i32>, _>("provider_status")?
-                        .and_then(|s| u16::try_from(s).ok()),
-                    latency: std::time::Duration::from_millis(
-                        row.try_get::<i64, _>("latency_ms")?.unsigned_abs(),
-                    ),
-                })
-            })
-            .collect()
+        .await?
+        .into_iter()
+        .map(Attempt::try_from)
+        .collect()
     }
 
     async fn job_count(&self, request_id: &str) -> Result<u64, StoreError> {
@@ -445,7 +424,7 @@ impl Store for PostgresStore {
             .bind(request_id)
             .fetch_one(&self.pool)
             .await?;
-        Ok(count.unsigned_abs())
+        super::model::count(count)
     }
 
     async fn provider_record(
@@ -453,26 +432,7 @@ impl Store for PostgresStore {
         icn: &Icn,
         itf_type: ItfType,
     ) -> Result<Option<ProviderRecord>, StoreError> {
-        let row = sqlx::query(
-            "SELECT provider_itf_id, creation_date, expiration_date, active_seen_at, none_seen_at
-             FROM provider_records WHERE icn = $1 AND itf_type = $2",
-        )
-        .bind(icn.expose())
-        .bind(itf_type.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| {
-            Ok(ProviderRecord {
-                itf: confirmed_from(
-                    row.try_get("provider_itf_id")?,
-                    row.try_get("creation_date")?,
-                    row.try_get("expiration_date")?,
-                )?,
-                active_seen_at: row.try_get("active_seen_at")?,
-                none_seen_at: row.try_get("none_seen_at")?,
-            })
-        })
-        .transpose()
+        record_of(&self.pool, icn.expose(), itf_type.as_str()).await
     }
 
     async fn record_active(
@@ -483,14 +443,7 @@ impl Store for PostgresStore {
         seen_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        upsert_active(
-            &mut tx,
-            icn.expose().to_owned(),
-            itf_type.as_str().to_owned(),
-            itf,
-            seen_at,
-        )
-        .await?;
+        upsert_active(&mut tx, icn.expose(), itf_type.as_str(), itf, seen_at).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -516,25 +469,23 @@ impl Store for PostgresStore {
     }
 
     async fn job_counts(&self) -> Result<JobCounts, StoreError> {
-        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
+        let open: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT state, COUNT(*) FROM jobs WHERE state IN ($1, $2, $3) GROUP BY state",
+        )
+        .bind(JobState::Queued.as_str())
+        .bind(JobState::Running.as_str())
+        .bind(JobState::Stopped.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let totals: Vec<(String, i64)> = sqlx::query_as("SELECT state, jobs FROM job_totals")
             .fetch_all(&self.pool)
             .await?;
-        let mut counts = JobCounts::default();
-        for row in rows {
-            let n = row.try_get::<i64, _>("n")?.unsigned_abs();
-            match row.try_get::<&str, _>("state")? {
-                "queued" => counts.queued = n,
-                "running" => counts.running = n,
-                "done" => counts.done = n,
-                _ => counts.stopped = n,
-            }
-        }
         let (oldest,): (Option<DateTime<Utc>>,) =
-            sqlx::query_as("SELECT MIN(received_at) FROM itf_requests WHERE state = 'pending'")
+            sqlx::query_as("SELECT MIN(received_at) FROM itf_requests WHERE state = $1")
+                .bind(RequestState::Pending.as_str())
                 .fetch_one(&self.pool)
                 .await?;
-        counts.oldest_pending_received_at = oldest;
-        Ok(counts)
+        JobCounts::from_rows(open.into_iter().chain(totals), oldest)
     }
 }
 
@@ -555,54 +506,4 @@ pub async fn forward_job_notifications(url: String, wake: std::sync::Arc<tokio::
         }
         tokio::time::sleep(std::time::Duration::from_secs(5)).await;
     }
-}
-
-/// The advisory lock that serialises intake with completion for one
-/// veteran and ITF type.
-fn lock_key(icn: &str, itf_type: &str) -> String {
-    format!("itf_request:{icn}:{itf_type}")
-}
-
-async fn upsert_active(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    icn: String,
-    itf_type: String,
-    itf: &ConfirmedItf,
-    seen_at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO provider_records (icn, itf_type, provider_itf_id, creation_date,
-             expiration_date, active_seen_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (icn, itf_type) DO UPDATE SET provider_itf_id = EXCLUDED.provider_itf_id,
-             creation_date = EXCLUDED.creation_date, expiration_date = EXCLUDED.expiration_date,
-             active_seen_at = EXCLUDED.active_seen_at",
-    )
-    .bind(icn)
-    .bind(itf_type)
-    .bind(&itf.id)
-    .bind(itf.creation_date.to_rfc3339())
-    .bind(itf.expiration_date.to_rfc3339())
-    .bind(seen_at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-pub(super) fn call_from(text: &str) -> Result<CallKind, StoreError> {
-    match text {
-        "get" => Ok(CallKind::Get),
-        "post" => Ok(CallKind::Post),
-        other => Err(StoreError::Corrupt(format!("unknown call {other:?}"))),
-    }
-}
-
-/// Attempt outcomes are a closed set of names; the store hands back the
-/// static one.
-pub(super) fn outcome_name(text: &str) -> Result<&'static str, StoreError> {
-    crate::provider::OUTCOME_NAMES
-        .iter()
-        .find(|name| **name == text)
-        .copied()
-        .ok_or_else(|| StoreError::Corrupt(format!("unknown attempt outcome {text:?}")))
 }
