@@ -3,6 +3,7 @@
 //! (`hydrate`).
 
 mod components;
+pub mod development;
 pub mod domain;
 mod errors;
 mod pages;

@@ -14,7 +14,9 @@ pub struct Greeting {
 #[server(endpoint = "greeting")]
 pub async fn load_greeting() -> Result<Greeting, PageError> {
     let veteran = crate::session::current_veteran()?;
-    Ok(Greeting { name: veteran.name })
+    Ok(Greeting {
+        name: veteran.name.expose().to_owned(),
+    })
 }
 
 /// A test user as the sign-in page lists it.
@@ -37,7 +39,7 @@ pub async fn sign_in_choices() -> Result<Option<Vec<SignInChoice>>, PageError> {
 
 /// The named test users, as sign-in forms list them.
 pub fn test_user_choices() -> Vec<SignInChoice> {
-    crate::domain::TEST_USERS
+    crate::development::TEST_USERS
         .iter()
         .map(|user| SignInChoice {
             id: user.id.to_owned(),

@@ -40,17 +40,35 @@ pub trait PanelSource: Send + Sync {
 #[derive(Clone)]
 pub struct Panels(pub std::sync::Arc<dyn PanelSource>);
 
+/// Why a request has no veteran to act for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoVeteran {
+    SignedOut,
+    /// The session could not be looked up: the database is down.
+    SessionUnavailable,
+}
+
+/// The veteran the server's session layer found for this request. The one
+/// check both the REST API and the pages use.
+#[cfg(feature = "ssr")]
+pub fn signed_in(extensions: &http::Extensions) -> Result<Veteran, NoVeteran> {
+    if let Some(CurrentVeteran(veteran)) = extensions.get::<CurrentVeteran>() {
+        return Ok(veteran.clone());
+    }
+    if extensions.get::<SessionLookupFailed>().is_some() {
+        return Err(NoVeteran::SessionUnavailable);
+    }
+    Err(NoVeteran::SignedOut)
+}
+
 #[cfg(feature = "ssr")]
 pub(crate) fn current_veteran() -> Result<Veteran, crate::PageError> {
     let parts = leptos::prelude::use_context::<http::request::Parts>()
         .ok_or(crate::PageError::SignedOut)?;
-    if let Some(CurrentVeteran(veteran)) = parts.extensions.get::<CurrentVeteran>() {
-        return Ok(veteran.clone());
-    }
-    if parts.extensions.get::<SessionLookupFailed>().is_some() {
-        return Err(crate::PageError::ServiceUnavailable);
-    }
-    Err(crate::PageError::SignedOut)
+    signed_in(&parts.extensions).map_err(|missing| match missing {
+        NoVeteran::SignedOut => crate::PageError::SignedOut,
+        NoVeteran::SessionUnavailable => crate::PageError::ServiceUnavailable,
+    })
 }
 
 #[cfg(feature = "ssr")]

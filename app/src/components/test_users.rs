@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::domain::LOAD_USERS;
+use crate::development::LOAD_USERS;
 use crate::server_fns::SignInChoice;
 
 /// Development only: sign in as a made-up veteran, named or load-test.

@@ -10,6 +10,4 @@ pub use icn::{Icn, InvalidIcn};
 pub use itf_type::{ItfType, UnknownItfType};
 pub use panel::{ItfPanel, PanelState};
 pub use time::{eastern_date, eastern_time};
-pub use veteran::{
-    test_user_for_icn, test_veteran, TestUser, UnknownTestUser, Veteran, LOAD_USERS, TEST_USERS,
-};
+pub use veteran::{Veteran, VeteranName};
