@@ -1,46 +1,126 @@
 //! The web layer's one error type, mapped once to a status and to words a
-//! person can act on. Bodies follow the REST contract and carry no PII.
+//! person can act on. API bodies follow the REST contract
+//! (`{"errors":[{"title","detail"}]}`) and carry no PII; the mock sign-in
+//! form, a page, is answered with a page.
+
+use std::borrow::Cow;
 
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
-pub enum AppError {
+pub enum ApiError {
+    #[error("not signed in")]
+    NotSignedIn,
+    /// The session could not be looked up: our database is unavailable.
+    #[error("the session could not be looked up")]
+    SessionUnavailable,
+    /// A veteran's ITF request could not be looked up or recorded.
+    #[error("an ITF request could not be looked up or recorded: {0}")]
+    NotRecorded(#[source] StoreError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("request from another site")]
     ForeignOrigin,
+    #[error("unknown ITF type")]
+    UnknownItfType,
+    /// Pension and survivor are created synchronously; the provider did not
+    /// answer.
+    #[error("the ITF provider is unavailable")]
+    ProviderUnavailable,
+    #[error("the ITF provider refused the request")]
+    ProviderRefused,
+    #[error("not ready: {0}")]
+    NotReady(&'static str),
+    /// A form that cannot be read (development controls).
+    #[error("{title}")]
+    BadForm {
+        title: &'static str,
+        detail: Cow<'static, str>,
+    },
+    /// The action is for another part of the system.
+    #[error("{title}")]
+    Conflict {
+        title: &'static str,
+        detail: &'static str,
+    },
+    /// Mock sign-in, a plain HTML form, refused the user.
+    #[error("sign-in refused")]
+    SignInRefused(&'static str),
 }
 
-impl AppError {
-    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+const TRY_AGAIN: &str = "Try again in a few minutes.";
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, Cow<'static, str>) {
+        use StatusCode as S;
         match self {
+            Self::NotSignedIn => (
+                S::UNAUTHORIZED,
+                "Not signed in",
+                "Sign in to see or request your Intent to File.".into(),
+            ),
+            Self::SessionUnavailable | Self::NotRecorded(_) => (
+                S::SERVICE_UNAVAILABLE,
+                "Request not saved",
+                format!("We couldn't save your request right now. {TRY_AGAIN}").into(),
+            ),
             Self::Store(error) if error.is_unavailable() => (
-                StatusCode::SERVICE_UNAVAILABLE,
+                S::SERVICE_UNAVAILABLE,
                 "Service unavailable",
-                "We can't reach our records right now. Try again in a few minutes.",
+                format!("We can't reach our records right now. {TRY_AGAIN}").into(),
             ),
             Self::Store(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
+                S::INTERNAL_SERVER_ERROR,
                 "Something went wrong",
                 "Something went wrong on our end. Try again in a few minutes; \
-                 if it keeps happening, call us at 800-827-1000.",
+                 if it keeps happening, call us at 800-827-1000."
+                    .into(),
             ),
             Self::ForeignOrigin => (
-                StatusCode::FORBIDDEN,
+                S::FORBIDDEN,
                 "Request refused",
                 "This action can only be taken from this site's own pages. \
-                 Go back to the site and try again there.",
+                 Go back to the site and try again there."
+                    .into(),
             ),
+            Self::UnknownItfType => (
+                S::BAD_REQUEST,
+                "Unknown ITF type",
+                "The type must be compensation, pension or survivor.".into(),
+            ),
+            Self::ProviderUnavailable => (
+                S::SERVICE_UNAVAILABLE,
+                "Intent to File service unavailable",
+                format!("We can't reach the Intent to File service right now. {TRY_AGAIN}").into(),
+            ),
+            Self::ProviderRefused => (
+                S::UNPROCESSABLE_ENTITY,
+                "Intent to File not accepted",
+                "We couldn't create your Intent to File. Call us at 800-827-1000 and we'll help."
+                    .into(),
+            ),
+            Self::NotReady(why) => (
+                S::SERVICE_UNAVAILABLE,
+                "Not ready",
+                format!(
+                    "{why} Check that the database is running and reachable; \
+                     this instance keeps trying."
+                )
+                .into(),
+            ),
+            Self::BadForm { title, detail } => (S::BAD_REQUEST, *title, detail.clone()),
+            Self::Conflict { title, detail } => (S::CONFLICT, *title, (*detail).into()),
+            Self::SignInRefused(why) => (S::BAD_REQUEST, "We couldn't sign you in", (*why).into()),
         }
     }
 }
 
-impl IntoResponse for AppError {
+impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, title, detail) = self.parts();
         if status.is_server_error() {
@@ -48,14 +128,23 @@ impl IntoResponse for AppError {
         } else {
             tracing::info!(error = %self, "request refused");
         }
-        error_response(status, title, detail)
+        if let Self::SignInRefused(_) = self {
+            return (status, Html(problem_page(title, &detail))).into_response();
+        }
+        (
+            status,
+            Json(json!({ "errors": [{ "title": title, "detail": detail }] })),
+        )
+            .into_response()
     }
 }
 
-pub fn error_response(status: StatusCode, title: &str, detail: &str) -> Response {
-    (
-        status,
-        Json(json!({ "errors": [{ "title": title, "detail": detail }] })),
+fn problem_page(title: &str, detail: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Sign in | Veterans Affairs</title></head><body><main>\
+         <h1>{title}</h1><p role=\"alert\">{detail}</p>\
+         <p><a href=\"/sign-in\">Go back to sign in</a></p></main></body></html>"
     )
-        .into_response()
 }

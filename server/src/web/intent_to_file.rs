@@ -1,21 +1,20 @@
 //! `/v0/intent_to_file`, in the shape of vets-api's, so the VA.gov front end
 //! could use it. Items carry no PII beyond what the signed-in veteran owns.
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::America::New_York;
-use itf_app::domain::{ItfType, Veteran};
-use itf_app::session::{CurrentVeteran, SessionLookupFailed};
+use itf_app::domain::ItfType;
 use serde::Serialize;
 use serde_json::json;
 
-use super::error::error_response;
-use super::AppState;
+use super::error::ApiError;
+use super::signed_in::SignedIn;
+use super::WebState;
 use crate::intake::{ItfStatus, SyncError};
-use crate::store::{ConfirmedItf, ItfRequest, StoreError};
+use crate::store::{ConfirmedItf, ItfRequest};
 
 #[derive(Debug, Serialize)]
 pub struct Item {
@@ -104,112 +103,56 @@ fn envelope(items: serde_json::Value) -> serde_json::Value {
     json!({ "data": { "id": "", "type": "intent_to_file", "attributes": { "intent_to_file": items } } })
 }
 
-/// Why a request has no veteran to act for.
-enum NoVeteran {
-    SignedOut,
-    /// The session could not be looked up: the database is down.
-    SessionUnavailable,
-}
-
-impl IntoResponse for NoVeteran {
-    fn into_response(self) -> Response {
-        match self {
-            Self::SignedOut => error_response(
-                StatusCode::UNAUTHORIZED,
-                "Not signed in",
-                "Sign in to see or request your Intent to File.",
-            ),
-            Self::SessionUnavailable => error_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Request not saved",
-                "We couldn't save your request right now. Try again in a few minutes.",
-            ),
-        }
-    }
-}
-
-fn signed_in(request: &Request) -> Result<Veteran, NoVeteran> {
-    if let Some(CurrentVeteran(veteran)) = request.extensions().get::<CurrentVeteran>() {
-        return Ok(veteran.clone());
-    }
-    if request.extensions().get::<SessionLookupFailed>().is_some() {
-        return Err(NoVeteran::SessionUnavailable);
-    }
-    Err(NoVeteran::SignedOut)
-}
-
-fn not_recorded(error: StoreError) -> Response {
-    tracing::error!(%error, "an ITF request could not be looked up or recorded");
-    error_response(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Request not saved",
-        "We couldn't save your request right now. Try again in a few minutes.",
-    )
+fn to_json(item: &Item) -> serde_json::Value {
+    // An `Item` is strings and options of strings: it always serialises.
+    serde_json::to_value(item).unwrap_or_default()
 }
 
 /// `GET /v0/intent_to_file`: the veteran's compensation ITF, or the request
 /// for one.
-pub async fn list(State(state): State<AppState>, request: Request) -> Response {
-    let veteran = match signed_in(&request) {
-        Ok(veteran) => veteran,
-        Err(refusal) => return refusal.into_response(),
-    };
-    let Some(intake) = &state.intake else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    match intake.look_up(&veteran, ItfType::Compensation).await {
-        Ok(status) => Json(envelope(json!([item(ItfType::Compensation, &status)]))).into_response(),
-        Err(error) => not_recorded(error),
-    }
+pub async fn list(
+    State(state): State<WebState>,
+    SignedIn(veteran): SignedIn,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let status = state
+        .intake
+        .look_up(&veteran, ItfType::Compensation)
+        .await
+        .map_err(ApiError::NotRecorded)?;
+    Ok(Json(envelope(json!([to_json(&item(
+        ItfType::Compensation,
+        &status
+    ))]))))
 }
 
-/// `POST /v0/intent_to_file/{type}`.
+/// `POST /v0/intent_to_file/{type}`: compensation is recorded at once and
+/// completed in the background; pension and survivor are created inline.
 pub async fn create(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
+    SignedIn(veteran): SignedIn,
     Path(itf_type): Path<String>,
-    request: Request,
-) -> Response {
-    let veteran = match signed_in(&request) {
-        Ok(veteran) => veteran,
-        Err(refusal) => return refusal.into_response(),
-    };
-    let Ok(itf_type) = ItfType::parse(&itf_type) else {
-        return error_response(
-            StatusCode::BAD_REQUEST,
-            "Unknown ITF type",
-            "The type must be compensation, pension or survivor.",
-        );
-    };
-    let Some(intake) = &state.intake else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let itf_type = ItfType::parse(&itf_type).map_err(|_| ApiError::UnknownItfType)?;
     if itf_type != ItfType::Compensation {
-        return match intake.request_synchronously(&veteran, itf_type).await {
-            Ok(itf) => Json(envelope(
-                serde_json::to_value(active_item(itf_type, &itf, None)).expect("serialisable"),
-            ))
-            .into_response(),
-            Err(SyncError::ProviderUnavailable { .. }) => error_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Intent to File service unavailable",
-                "We can't reach the Intent to File service right now. Try again in a few minutes.",
-            ),
-            Err(SyncError::Refused { .. }) => error_response(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Intent to File not accepted",
-                "We couldn't create your Intent to File. Call us at 800-827-1000 and we'll help.",
-            ),
-        };
+        let itf = state
+            .intake
+            .request_synchronously(&veteran, itf_type)
+            .await
+            .map_err(|error| match error {
+                SyncError::ProviderUnavailable { .. } => ApiError::ProviderUnavailable,
+                SyncError::Refused { .. } => ApiError::ProviderRefused,
+            })?;
+        let body = to_json(&active_item(itf_type, &itf, None));
+        return Ok((StatusCode::OK, Json(envelope(body))));
     }
-    match intake.request(&veteran, itf_type).await {
-        Ok(status) => {
-            let code = match status {
-                ItfStatus::Active { .. } => StatusCode::OK,
-                ItfStatus::Open(_) => StatusCode::ACCEPTED,
-            };
-            let body = serde_json::to_value(item(itf_type, &status)).expect("serialisable");
-            (code, Json(envelope(body))).into_response()
-        }
-        Err(error) => not_recorded(error),
-    }
+    let status = state
+        .intake
+        .request(&veteran, itf_type)
+        .await
+        .map_err(ApiError::NotRecorded)?;
+    let code = match status {
+        ItfStatus::Active { .. } => StatusCode::OK,
+        ItfStatus::Open(_) => StatusCode::ACCEPTED,
+    };
+    Ok((code, Json(envelope(to_json(&item(itf_type, &status))))))
 }

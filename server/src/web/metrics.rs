@@ -5,13 +5,15 @@ use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
 
-use super::AppState;
+use super::error::ApiError;
+use super::Operations;
 
 /// The label of requests no route matched: static files and not-found pages.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
@@ -69,9 +71,24 @@ impl HttpMetrics {
     }
 }
 
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The method as a label: a closed set, so that no client can make new
+/// series by inventing methods.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+pub async fn track(State(ops): State<Operations>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -79,26 +96,25 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
         .to_owned();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
-    let labels = [method.as_str(), route.as_str(), status.as_str()];
-    state.metrics.requests.with_label_values(&labels).inc();
-    state
-        .metrics
+    let labels = [method, route.as_str(), status.as_str()];
+    ops.metrics.requests.with_label_values(&labels).inc();
+    ops.metrics
         .latency
         .with_label_values(&labels)
         .observe(started.elapsed().as_secs_f64());
     response
 }
 
-pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn render(State(ops): State<Operations>) -> Result<impl IntoResponse, ApiError> {
     // Job figures are read at scrape time; a database that does not answer
     // leaves the last figures in place rather than failing the scrape.
     if let Ok(Ok(counts)) =
-        tokio::time::timeout(std::time::Duration::from_secs(2), state.store.job_counts()).await
+        tokio::time::timeout(std::time::Duration::from_secs(2), ops.store.job_counts()).await
     {
         crate::metrics::jobs(&counts, chrono::Utc::now());
     }
-    (
+    Ok((
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        state.metrics.render(),
-    )
+        ops.metrics.render(),
+    ))
 }

@@ -1,13 +1,14 @@
-//! The HTTP face of the service: pages, server functions, sign-in and the
-//! operational endpoints, with the layers every request passes through.
+//! The HTTP face of the service: pages, server functions, sessions, the
+//! REST API and the operational endpoints, with the layers every request
+//! passes through.
 
 mod error;
 mod health;
 mod intent_to_file;
 mod metrics;
 mod origin;
-mod review;
 mod session;
+mod signed_in;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -24,60 +25,30 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+pub use error::ApiError;
 pub use metrics::HttpMetrics;
-pub use session::sweep_expired as sweep_expired_sessions;
+pub use session::{start_session, sweep_expired as sweep_expired_sessions};
+pub use signed_in::SignedIn;
 
-use crate::config::{Config, SIMULATOR_ROOT};
+use crate::config::Config;
+use crate::development::Development;
 use crate::intake::{DelayThreshold, IntakeService, PanelService};
-use crate::simulator::{self, Simulator};
 use crate::store::Store;
 
+/// What every instance serves, web or worker: health, readiness, metrics.
 #[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
+pub struct Operations {
     pub store: Arc<dyn Store>,
-    pub leptos_options: LeptosOptions,
     pub metrics: HttpMetrics,
-    /// The provider simulator, when it runs inside this instance.
-    pub simulator: Option<Arc<Simulator>>,
-    /// Look-up and intake, where this instance serves veterans.
-    pub intake: Option<Arc<IntakeService>>,
-    /// The start page's status panel, from the look-up.
-    pub panels: Option<Arc<PanelService>>,
-    pub delayed_after: DelayThreshold,
-    /// Makes our database look down, for review (development only).
-    pub outage: Option<Arc<AtomicBool>>,
     /// Set once the schema is migrated; until then the instance is not ready.
     schema_ready: Arc<AtomicBool>,
 }
 
-impl AppState {
-    pub fn new(
-        config: Config,
-        store: Arc<dyn Store>,
-        leptos_options: LeptosOptions,
-        simulator: Option<Arc<Simulator>>,
-        intake: Option<Arc<IntakeService>>,
-        outage: Option<Arc<AtomicBool>>,
-    ) -> Self {
-        let delayed_after = DelayThreshold::new(config.delayed_after);
-        let panels = intake.clone().map(|intake| {
-            Arc::new(PanelService::new(
-                intake,
-                store.clone(),
-                delayed_after.clone(),
-            ))
-        });
+impl Operations {
+    pub fn new(store: Arc<dyn Store>) -> Self {
         Self {
-            config: Arc::new(config),
             store,
-            leptos_options,
             metrics: HttpMetrics::default(),
-            simulator,
-            intake,
-            panels,
-            delayed_after,
-            outage,
             schema_ready: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -91,31 +62,70 @@ impl AppState {
     }
 }
 
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
+/// What the pages and the REST API for veterans need.
+#[derive(Clone)]
+pub struct WebState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub leptos_options: LeptosOptions,
+    pub intake: Arc<IntakeService>,
+    /// The start page's status panel, from the look-up.
+    pub panels: Arc<PanelService>,
+    pub delayed_after: DelayThreshold,
+}
+
+impl WebState {
+    pub fn new(
+        config: Arc<Config>,
+        store: Arc<dyn Store>,
+        leptos_options: LeptosOptions,
+        intake: Arc<IntakeService>,
+    ) -> Self {
+        let delayed_after = DelayThreshold::new(config.site.delayed_after);
+        let panels = Arc::new(PanelService::new(
+            intake.clone(),
+            store.clone(),
+            delayed_after.clone(),
+        ));
+        Self {
+            config,
+            store,
+            leptos_options,
+            intake,
+            panels,
+            delayed_after,
+        }
+    }
+}
+
+impl FromRef<WebState> for LeptosOptions {
+    fn from_ref(state: &WebState) -> Self {
         state.leptos_options.clone()
     }
 }
 
-pub fn router(state: AppState) -> Router {
-    let operations = Router::new()
+/// Every route of an instance: operations always; pages and the API where
+/// it serves veterans; the development parts where they exist.
+pub fn router(
+    operations: Operations,
+    web: Option<WebState>,
+    development: Option<Development>,
+) -> Router {
+    let mut app = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::render));
-
-    let mut app = if state.config.role.serves_pages() {
-        operations.merge(pages(&state))
-    } else {
-        operations
-    };
-    if let Some(simulator) = &state.simulator {
-        app = app.nest(SIMULATOR_ROOT, simulator::router(simulator.clone()));
+        .route("/metrics", get(metrics::render))
+        .with_state(operations.clone());
+    if let Some(development) = &development {
+        app = app.merge(development.router(web.as_ref()));
     }
-
+    if let Some(web) = web {
+        app = app.merge(pages(web, development));
+    }
     let app = app
         .layer(from_fn(origin::same_origin_only))
-        .layer(from_fn_with_state(state.clone(), metrics::track));
-    with_common_layers(app).with_state(state)
+        .layer(from_fn_with_state(operations, metrics::track));
+    with_common_layers(app)
 }
 
 /// Request ids and request spans, for every server this binary runs.
@@ -133,43 +143,34 @@ pub fn with_common_layers<S: Clone + Send + Sync + 'static>(router: Router<S>) -
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
-fn pages(state: &AppState) -> Router<AppState> {
+fn pages(web: WebState, development: Option<Development>) -> Router {
     let surfaces = Surfaces {
-        development: state.config.development_surfaces(),
-        application_url: state.config.application_url.clone(),
+        development: development.is_some(),
+        application_url: web.config.site.application_url.clone(),
     };
-    let development = surfaces.development;
-    let leptos_options = state.leptos_options.clone();
-    let context_state = state.clone();
-    let mut pages = Router::new()
+    let leptos_options = web.leptos_options.clone();
+    let panels = Panels(web.panels.clone());
+    let delayed_after = web.delayed_after.clone();
+    Router::new()
         .leptos_routes_with_context(
-            state,
+            &web,
             generate_route_list(App),
             move || {
                 use leptos::prelude::provide_context;
                 provide_context(surfaces.clone());
-                if let Some(panels) = &context_state.panels {
-                    provide_context(Panels(panels.clone()));
-                }
-                if development {
-                    provide_context(review::settings(&context_state));
+                provide_context(panels.clone());
+                if let Some(development) = &development {
+                    provide_context(development.review_settings(&delayed_after));
                 }
             },
             move || shell(leptos_options.clone()),
         )
         .route("/sign-out", post(session::sign_out))
         .route("/v0/intent_to_file", get(intent_to_file::list))
-        .route("/v0/intent_to_file/{type}", post(intent_to_file::create));
-    if development {
-        pages = pages
-            .route("/sign-in/mock", post(session::mock_sign_in))
-            .route("/review/mode", post(review::set_mode))
-            .route("/review/delay", post(review::set_delay))
-            .route("/review/outage", post(review::set_outage));
-    }
-    pages
-        .route_layer(from_fn_with_state(state.clone(), session::resolve))
-        .fallback(file_and_error_handler::<AppState, _>(shell))
+        .route("/v0/intent_to_file/{type}", post(intent_to_file::create))
+        .route_layer(from_fn_with_state(web.clone(), session::resolve))
+        .fallback(file_and_error_handler::<WebState, _>(shell))
+        .with_state(web)
 }
 
 /// The span of one request: its route template and request id, never the

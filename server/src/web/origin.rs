@@ -8,7 +8,7 @@ use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::error::AppError;
+use super::error::ApiError;
 
 pub async fn same_origin_only(request: Request, next: Next) -> Response {
     let safe = matches!(
@@ -18,7 +18,7 @@ pub async fn same_origin_only(request: Request, next: Next) -> Response {
     if safe || is_same_origin(&request) {
         next.run(request).await
     } else {
-        AppError::ForeignOrigin.into_response()
+        ApiError::ForeignOrigin.into_response()
     }
 }
 

@@ -1,20 +1,16 @@
-//! Sessions: the cookie, the look-up on every page request, and mock sign-in
-//! (development only).
+//! Sessions: the cookie, the look-up on every page request, signing in and
+//! out.
 
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Request, State};
 use axum::http::header::{COOKIE, SET_COOKIE};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Duration, Utc};
-use itf_app::domain::test_veteran;
 use itf_app::session::{CurrentVeteran, SessionLookupFailed};
-use serde::Deserialize;
 
-use super::error::AppError;
-use super::AppState;
+use super::error::ApiError;
+use super::WebState;
 use crate::session_token::SessionToken;
 use crate::store::Session;
 
@@ -36,7 +32,7 @@ fn session_token(headers: &HeaderMap) -> Option<SessionToken> {
 }
 
 /// Resolves the session cookie into the veteran it belongs to.
-pub async fn resolve(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn resolve(State(state): State<WebState>, mut request: Request, next: Next) -> Response {
     let mut signed_in = false;
     if let Some(token) = session_token(request.headers()) {
         match state.store.find_session(&token.hash(), Utc::now()).await {
@@ -51,7 +47,7 @@ pub async fn resolve(State(state): State<AppState>, mut request: Request, next: 
                 tracing::warn!(%error, "session look-up failed");
                 request.extensions_mut().insert(SessionLookupFailed);
             }
-            Err(error) => return AppError::from(error).into_response(),
+            Err(error) => return ApiError::from(error).into_response(),
         }
     }
     let must_sign_in = !signed_in
@@ -64,26 +60,11 @@ pub async fn resolve(State(state): State<AppState>, mut request: Request, next: 
     next.run(request).await
 }
 
-#[derive(Deserialize)]
-pub struct SignInForm {
-    user: String,
-}
-
-/// `POST /sign-in/mock`: signs in as a test user. Mounted only where the
-/// development surfaces are.
-pub async fn mock_sign_in(
-    State(state): State<AppState>,
-    form: Result<Form<SignInForm>, FormRejection>,
-) -> Result<Response, AppError> {
-    let Ok(Form(form)) = form else {
-        return Ok(sign_in_problem("Choose a test user to sign in as."));
-    };
-    let Ok(veteran) = test_veteran(form.user.trim()) else {
-        return Ok(sign_in_problem(
-            "We don't have a test user with that id. Choose one from the list, \
-             or enter a load-test user from load-1 to load-100000.",
-        ));
-    };
+/// Starts a session for `veteran` and sends the browser to the start page.
+pub async fn start_session(
+    state: &WebState,
+    veteran: itf_app::domain::Veteran,
+) -> Result<(HeaderMap, Redirect), ApiError> {
     let token = SessionToken::generate();
     let created_at = Utc::now();
     let session = Session {
@@ -95,21 +76,29 @@ pub async fn mock_sign_in(
     let cookie = session_cookie(
         token.expose(),
         SESSION_LIFETIME.num_seconds(),
-        state.config.secure_cookies(),
+        state.config.site.secure_cookies(),
     );
-    Ok(([(SET_COOKIE, cookie)], Redirect::to("/")).into_response())
+    Ok((cookie_header(&cookie), Redirect::to("/")))
+}
+
+fn cookie_header(cookie: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        headers.insert(SET_COOKIE, value);
+    }
+    headers
 }
 
 /// `POST /sign-out`: ends the session, wherever it was started.
 pub async fn sign_out(
-    State(state): State<AppState>,
+    State(state): State<WebState>,
     headers: HeaderMap,
-) -> Result<Response, AppError> {
+) -> Result<(HeaderMap, Redirect), ApiError> {
     if let Some(token) = session_token(&headers) {
         state.store.delete_session(&token.hash()).await?;
     }
-    let cookie = session_cookie("", 0, state.config.secure_cookies());
-    Ok(([(SET_COOKIE, cookie)], Redirect::to("/sign-in")).into_response())
+    let cookie = session_cookie("", 0, state.config.site.secure_cookies());
+    Ok((cookie_header(&cookie), Redirect::to("/sign-in")))
 }
 
 fn session_cookie(value: &str, max_age_seconds: i64, secure: bool) -> String {
@@ -119,24 +108,12 @@ fn session_cookie(value: &str, max_age_seconds: i64, secure: bool) -> String {
     )
 }
 
-/// Mock sign-in is a plain HTML form, so its problems are answered as a page.
-fn sign_in_problem(message: &str) -> Response {
-    let page = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Sign in | Veterans Affairs</title></head><body><main>\
-         <h1>We couldn't sign you in</h1><p role=\"alert\">{message}</p>\
-         <p><a href=\"/sign-in\">Go back to sign in</a></p></main></body></html>"
-    );
-    (StatusCode::BAD_REQUEST, Html(page)).into_response()
-}
-
 /// Removes expired sessions once an hour, for as long as the process runs.
-pub async fn sweep_expired(state: AppState) {
+pub async fn sweep_expired(store: std::sync::Arc<dyn crate::store::Store>) {
     let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
         every_hour.tick().await;
-        match state.store.delete_expired_sessions(Utc::now()).await {
+        match store.delete_expired_sessions(Utc::now()).await {
             Ok(removed) => tracing::debug!(removed, "expired sessions removed"),
             Err(error) => tracing::warn!(%error, "could not remove expired sessions"),
         }
