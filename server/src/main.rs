@@ -26,7 +26,7 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:3100")]
         addr: std::net::SocketAddr,
         /// Calls each client may make in a rolling minute before a 429.
-        #[arg(long, default_value_t = itf_server::simulator::DEFAULT_QUOTA_PER_MINUTE)]
+        #[arg(long, default_value_t = itf_server::development::simulator::DEFAULT_QUOTA_PER_MINUTE)]
         quota_per_minute: u32,
     },
 }
@@ -54,6 +54,12 @@ async fn main() -> ExitCode {
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        // A setting found wrong at start-up, such as an unreadable key file,
+        // is reported as the other settings problems are.
+        Err(itf_server::StartError::Config(error)) => {
+            eprint!("{error}");
+            ExitCode::from(2)
+        }
         Err(error) => {
             tracing::error!(%error, "itf-async stopped");
             eprintln!("itf-async: {error}");

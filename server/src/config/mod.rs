@@ -1,0 +1,280 @@
+//! Settings from the environment, validated once at start-up, one module
+//! per concern. Parsing reads no files: the provider's key is read when the
+//! application is assembled, and checked at start-up with the other
+//! settings (`Config::from_env`).
+
+mod database;
+mod provider;
+mod reader;
+mod site;
+mod worker;
+
+use std::env;
+use std::fmt;
+use std::path::PathBuf;
+
+pub use database::{DatabaseUrl, DEFAULT_DATABASE_URL};
+pub use provider::{read_key_file, LighthouseSettings, Provider, ProviderSettings, SIMULATOR_ROOT};
+pub use site::{Profile, Role, SiteSettings};
+pub use worker::WorkerConfig;
+
+use reader::Reader;
+
+pub const DEFAULT_DATA_DIR: &str = "data";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub profile: Profile,
+    pub role: Role,
+    pub database: DatabaseUrl,
+    pub site: SiteSettings,
+    /// Where the SQLite database (by default) and the development key live.
+    pub data_dir: PathBuf,
+    pub provider: ProviderSettings,
+    pub worker: WorkerConfig,
+}
+
+/// Every problem with the settings, each naming the setting.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "itf-async cannot start; fix these settings and start it again:"
+        )?;
+        for problem in &self.problems {
+            writeln!(f, "  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// The settings of this process, with the provider's key file checked:
+    /// every problem is reported at once.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let lookup = |name: &str| env::var(name).ok();
+        let parsed = Self::from_lookup(lookup);
+        let key_problem = match &parsed {
+            Ok(config) => match &config.provider.provider {
+                Provider::Lighthouse(settings) => read_key_file(&settings.key_file).err(),
+                Provider::Simulator { .. } => None,
+            },
+            Err(_) => lookup("LIGHTHOUSE_KEY_FILE")
+                .filter(|path| !path.trim().is_empty())
+                .and_then(|path| read_key_file(path.as_ref()).err()),
+        };
+        match (parsed, key_problem) {
+            (parsed, None) => parsed,
+            (Ok(_), Some(problem)) => Err(ConfigError {
+                problems: vec![problem],
+            }),
+            (Err(mut error), Some(problem)) => {
+                error.problems.push(problem);
+                Err(error)
+            }
+        }
+    }
+
+    /// Reads settings through `lookup`, so tests need not touch the process
+    /// environment. Reads no files.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut reader = Reader::new(&lookup);
+        let profile = site::profile(&mut reader);
+        let production = profile == Profile::Production;
+        let role = site::role(&mut reader);
+        let database = database::read(&mut reader, production);
+        let site = site::read(&mut reader);
+        let data_dir = PathBuf::from(
+            reader
+                .text("ITF_DATA_DIR")
+                .unwrap_or_else(|| DEFAULT_DATA_DIR.to_owned()),
+        );
+        let provider = provider::read(&mut reader, production);
+        let worker = worker::read(&mut reader);
+        let problems = reader.into_problems();
+        match (database, site, provider) {
+            (Some(database), Some(site), Some(provider)) if problems.is_empty() => Ok(Self {
+                profile,
+                role,
+                database,
+                site,
+                data_dir,
+                provider,
+                worker,
+            }),
+            _ => Err(ConfigError { problems }),
+        }
+    }
+
+    /// Mock sign-in, the simulator and the other development surfaces are
+    /// mounted only in development and only against the simulator.
+    pub fn development_surfaces(&self) -> bool {
+        self.profile == Profile::Development && self.provider.provider.is_simulator()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn embedded_defaults_need_nothing() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.profile, Profile::Development);
+        assert_eq!(config.role, Role::All);
+        assert_eq!(
+            config.database,
+            DatabaseUrl::Sqlite(DEFAULT_DATABASE_URL.to_owned())
+        );
+        assert_eq!(config.site.addr, "127.0.0.1:3000".parse().unwrap());
+        assert!(config.development_surfaces());
+        assert!(!config.site.secure_cookies());
+    }
+
+    #[test]
+    fn production_with_nothing_names_every_missing_setting() {
+        let error = config(&[("ITF_PROFILE", "production")]).unwrap_err();
+        let text = error.to_string();
+        for name in [
+            "DATABASE_URL",
+            "LIGHTHOUSE_BASE_URL",
+            "LIGHTHOUSE_CLIENT_ID",
+            "LIGHTHOUSE_AUDIENCE",
+            "LIGHTHOUSE_KEY_FILE",
+        ] {
+            assert!(text.contains(name), "{name} not named in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn production_refuses_sqlite_and_the_simulator() {
+        let text = config(&[
+            ("ITF_PROFILE", "production"),
+            ("DATABASE_URL", "sqlite://data/x.db"),
+            (
+                "LIGHTHOUSE_BASE_URL",
+                "http://127.0.0.1:9000/_sim/lighthouse",
+            ),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            text.contains("DATABASE_URL: production needs PostgreSQL"),
+            "{text}"
+        );
+        assert!(text.contains("points at the simulator"), "{text}");
+    }
+
+    #[test]
+    fn production_starts_with_postgres_and_a_real_provider() {
+        let config = config(&[
+            ("ITF_PROFILE", "production"),
+            ("DATABASE_URL", "postgres://itf@db.internal/itf"),
+            ("LIGHTHOUSE_BASE_URL", "https://sandbox-api.va.gov"),
+            ("LIGHTHOUSE_CLIENT_ID", "client"),
+            (
+                "LIGHTHOUSE_AUDIENCE",
+                "https://deptva-eval.okta.com/oauth2/aus/v1/token",
+            ),
+            ("LIGHTHOUSE_KEY_FILE", "/etc/itf/lighthouse.pem"),
+            ("LEPTOS_SITE_ADDR", "0.0.0.0:8080"),
+        ])
+        .unwrap();
+        assert!(!config.development_surfaces());
+        assert!(config.site.secure_cookies());
+        let Provider::Lighthouse(settings) = &config.provider.provider else {
+            panic!("a real provider was configured");
+        };
+        assert_eq!(
+            settings.token_url,
+            "https://sandbox-api.va.gov/oauth2/claims/system/v1/token"
+        );
+        assert_eq!(
+            config.provider.scopes,
+            "system/claim.read system/claim.write"
+        );
+        assert_eq!(
+            config.provider.timeouts,
+            crate::provider::Timeouts::default()
+        );
+    }
+
+    #[test]
+    fn a_key_file_that_is_not_a_key_is_named_with_the_other_problems() {
+        let junk = tempfile::NamedTempFile::new().unwrap();
+        assert_eq!(
+            read_key_file(junk.path()).unwrap_err(),
+            format!(
+                "LIGHTHOUSE_KEY_FILE: {:?} is not an RSA private key in PEM",
+                junk.path()
+            )
+        );
+        assert!(read_key_file("/nowhere/key.pem".as_ref())
+            .unwrap_err()
+            .contains("cannot read"));
+    }
+
+    #[test]
+    fn a_real_provider_turns_development_surfaces_off_in_development_too() {
+        let config = config(&[
+            ("LIGHTHOUSE_BASE_URL", "https://sandbox-api.va.gov"),
+            ("LIGHTHOUSE_CLIENT_ID", "client"),
+            ("LIGHTHOUSE_AUDIENCE", "https://example.test/token"),
+            ("LIGHTHOUSE_KEY_FILE", "/etc/itf/lighthouse.pem"),
+        ])
+        .unwrap();
+        assert!(!config.development_surfaces());
+    }
+
+    #[test]
+    fn three_bad_settings_are_three_problems_each_named() {
+        let error = config(&[
+            ("ITF_ROLE", "both"),
+            ("ITF_WORKER_CONCURRENCY", "0"),
+            ("LIGHTHOUSE_TIMEOUT_MS", "soon"),
+        ])
+        .unwrap_err();
+        assert_eq!(error.problems.len(), 3, "{error}");
+        for (problem, name) in error.problems.iter().zip([
+            "ITF_ROLE",
+            "LIGHTHOUSE_TIMEOUT_MS",
+            "ITF_WORKER_CONCURRENCY",
+        ]) {
+            assert!(problem.starts_with(&format!("{name}: ")), "{problem}");
+        }
+    }
+
+    #[test]
+    fn malformed_values_are_named() {
+        let text = config(&[
+            ("ITF_PROFILE", "staging"),
+            ("ITF_ROLE", "both"),
+            ("DATABASE_URL", "mysql://x"),
+            ("LEPTOS_SITE_ADDR", "localhost"),
+        ])
+        .unwrap_err()
+        .to_string();
+        for name in [
+            "ITF_PROFILE",
+            "ITF_ROLE",
+            "DATABASE_URL",
+            "LEPTOS_SITE_ADDR",
+        ] {
+            assert!(text.contains(name), "{name} not named in:\n{text}");
+        }
+    }
+}

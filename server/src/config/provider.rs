@@ -1,0 +1,129 @@
+//! Where ITFs are looked up and created: the Lighthouse Benefits Claims API,
+//! or its simulator in development.
+
+use std::path::PathBuf;
+
+use super::reader::{Reader, MILLISECONDS};
+use crate::provider::{Timeouts, DEFAULT_SCOPES, TOKEN_PATH};
+
+/// Where the provider simulator is mounted, in-process or standalone.
+pub const SIMULATOR_ROOT: &str = "/_sim/lighthouse";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Provider {
+    /// The simulator of the Lighthouse API: in-process, or standalone at the
+    /// given base URL.
+    Simulator {
+        base_url: Option<String>,
+    },
+    Lighthouse(LighthouseSettings),
+}
+
+impl Provider {
+    pub fn is_simulator(&self) -> bool {
+        matches!(self, Self::Simulator { .. })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LighthouseSettings {
+    pub base_url: String,
+    pub token_url: String,
+    pub client_id: String,
+    pub audience: String,
+    /// Read and checked at start-up, not while settings are parsed.
+    pub key_file: PathBuf,
+    pub key_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProviderSettings {
+    pub provider: Provider,
+    pub timeouts: Timeouts,
+    pub scopes: String,
+}
+
+pub fn read(reader: &mut Reader<'_>, production: bool) -> Option<ProviderSettings> {
+    let defaults = Timeouts::default();
+    let timeouts = Timeouts {
+        connect: reader.duration(
+            "LIGHTHOUSE_CONNECT_TIMEOUT_MS",
+            defaults.connect,
+            MILLISECONDS,
+            1..=600_000,
+        ),
+        total: reader.duration(
+            "LIGHTHOUSE_TIMEOUT_MS",
+            defaults.total,
+            MILLISECONDS,
+            1..=600_000,
+        ),
+    };
+    let scopes = reader
+        .text("LIGHTHOUSE_SCOPES")
+        .unwrap_or_else(|| DEFAULT_SCOPES.to_owned());
+    Some(ProviderSettings {
+        provider: provider(reader, production)?,
+        timeouts,
+        scopes,
+    })
+}
+
+fn provider(reader: &mut Reader<'_>, production: bool) -> Option<Provider> {
+    const BASE: &str = "LIGHTHOUSE_BASE_URL";
+    let base_url = reader.text(BASE);
+    if let Some(url) = &base_url {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            reader.problem(BASE, format_args!("{url:?} is not an http(s) URL"));
+            return None;
+        }
+    }
+    let simulator = base_url
+        .as_deref()
+        .is_none_or(|url| url.trim_end_matches('/').ends_with(SIMULATOR_ROOT));
+    if simulator && !production {
+        return Some(Provider::Simulator { base_url });
+    }
+    if simulator {
+        reader.problem(
+            BASE,
+            if base_url.is_none() {
+                "missing; production needs the Lighthouse Benefits Claims API, \
+                 such as https://api.va.gov"
+            } else {
+                "points at the simulator; production needs the Lighthouse Benefits Claims API"
+            },
+        );
+    }
+    let client_id = reader.required("LIGHTHOUSE_CLIENT_ID", "the client id Lighthouse issued");
+    let audience = reader.required(
+        "LIGHTHOUSE_AUDIENCE",
+        "the token audience URL Lighthouse gave with the client id",
+    );
+    let key_file = reader.required(
+        "LIGHTHOUSE_KEY_FILE",
+        "the path of the PEM private key registered with Lighthouse",
+    );
+    let base_url = base_url?;
+    let token_url = reader
+        .text("LIGHTHOUSE_TOKEN_URL")
+        .unwrap_or_else(|| format!("{}{TOKEN_PATH}", base_url.trim_end_matches('/')));
+    Some(Provider::Lighthouse(LighthouseSettings {
+        base_url,
+        token_url,
+        client_id: client_id?,
+        audience: audience?,
+        key_file: key_file?.into(),
+        key_id: reader.text("LIGHTHOUSE_KEY_ID"),
+    }))
+}
+
+/// The private key `LIGHTHOUSE_KEY_FILE` names, read and checked; a problem
+/// is worded as a settings problem.
+pub fn read_key_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    let pem =
+        std::fs::read(path).map_err(|_| format!("LIGHTHOUSE_KEY_FILE: cannot read {path:?}"))?;
+    jsonwebtoken::EncodingKey::from_rsa_pem(&pem)
+        .map_err(|_| format!("LIGHTHOUSE_KEY_FILE: {path:?} is not an RSA private key in PEM"))?;
+    Ok(pem)
+}
