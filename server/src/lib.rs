@@ -1,12 +1,12 @@
-//! The itf-async service: configuration, store, web and (later) the worker
-//! and the provider client. `main.rs` is only the command line around it.
+//! The itf-async service: configuration, store, web, worker and provider
+//! client, assembled here. `main.rs` is only the command line around it.
 
 pub mod config;
+pub mod development;
 pub mod intake;
 pub mod metrics;
 pub mod provider;
 pub mod session_token;
-pub mod simulator;
 pub mod store;
 pub mod telemetry;
 pub mod web;
@@ -23,22 +23,22 @@ use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 
-use config::{Config, DatabaseUrl, Profile, SIMULATOR_ROOT};
+use config::{read_key_file, Config, ConfigError, DatabaseUrl, Profile, Provider, SIMULATOR_ROOT};
+use development::{Development, DevelopmentKey, Simulator};
 use intake::IntakeService;
-use provider::LighthouseClient;
-use simulator::{DevelopmentKey, Simulator};
+use provider::{ClientSettings, LighthouseClient};
 use store::{Store, StoreError};
-use web::AppState;
+use web::{Operations, WebState};
 use worker::{Worker, WorkerSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
-    Config(#[from] config::ConfigError),
+    Config(#[from] ConfigError),
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Key(#[from] simulator::KeyError),
+    Key(#[from] development::KeyError),
     #[error("cannot set up the provider client: {0}")]
     Client(#[from] provider::ClientError),
     #[error(
@@ -52,75 +52,66 @@ pub enum StartError {
 /// A configured instance, bound to its address and ready to serve.
 pub struct Application {
     listener: TcpListener,
-    state: AppState,
+    operations: Operations,
+    web: Option<WebState>,
+    development: Option<Development>,
     worker: Option<Arc<Worker>>,
 }
 
 impl Application {
+    /// Assembles the instance its configuration describes: the store, the
+    /// provider client, the development parts where allowed, the web parts
+    /// where it serves veterans and the worker where it runs one.
     pub async fn build(config: Config) -> Result<Self, StartError> {
+        let development = Development::assemble(&config)?;
         let store = store::open(&config.database)?;
-        // Review mode can make our database look down, to show `unavailable`.
-        let outage = config
-            .development_surfaces()
-            .then(|| Arc::new(std::sync::atomic::AtomicBool::new(false)));
-        let store: Arc<dyn Store> = match &outage {
-            Some(down) => Arc::new(store::OutageSwitch::new(store, down.clone())),
+        let store = match &development {
+            Some(development) => development.store(store),
             None => store,
         };
-        let listener = TcpListener::bind(config.site_addr)
+        let listener = TcpListener::bind(config.site.addr)
             .await
             .map_err(|source| StartError::Bind {
-                addr: config.site_addr,
+                addr: config.site.addr,
                 source,
             })?;
-        let leptos_options =
-            leptos_options(&config, listener.local_addr().map_err(StartError::Serve)?);
-        let postgres = matches!(config.database, DatabaseUrl::Postgres(_));
-        let simulator = if config.in_process_simulator() {
-            let key = DevelopmentKey::load_or_create(&config.data_dir)?;
-            Some(Arc::new(Simulator::new(
-                &key,
-                simulator::DEFAULT_QUOTA_PER_MINUTE,
-            )?))
-        } else {
-            None
-        };
-        let client = Arc::new(LighthouseClient::new(
-            &config.client_settings(address_of(&listener))?,
-        )?);
+        let address = address_of(&listener);
+        let client = Arc::new(LighthouseClient::new(&client_settings(
+            &config,
+            development.as_ref(),
+            address,
+        )?)?);
         let wake = Arc::new(Notify::new());
-        let intake = config.role.serves_pages().then(|| {
-            Arc::new(IntakeService::new(
+        let config = Arc::new(config);
+        let web = config.role.serves_pages().then(|| {
+            let intake = Arc::new(IntakeService::new(
                 store.clone(),
                 client.clone(),
-                config.lookup_budget,
+                config.site.lookup_budget,
                 wake.clone(),
-            ))
-        });
-        if let (DatabaseUrl::Postgres(url), true) = (&config.database, config.role.runs_worker()) {
-            // Intakes on other instances wake this one's worker too.
-            tokio::spawn(store::forward_job_notifications(url.clone(), wake.clone()));
-        }
-        let worker = config.role.runs_worker().then(|| {
-            Arc::new(Worker::new(
+            ));
+            WebState::new(
+                config.clone(),
                 store.clone(),
-                client,
-                WorkerSettings {
-                    concurrency: config.worker_concurrency,
-                    retry_max_delay: config.retry_max_delay,
-                    // A turn is at most a GET and a POST, each bounded by the
-                    // provider timeout (twice, with one token refresh).
-                    lease: config.provider_timeouts.total * 4 + Duration::from_secs(10),
-                    poll: Duration::from_secs(1),
-                },
-                wake,
-            ))
+                leptos_options(&config, address),
+                intake,
+            )
         });
-        let state = AppState::new(config, store, leptos_options, simulator, intake, outage);
-        prepare_schema(&state, postgres).await?;
+        let worker = config
+            .role
+            .runs_worker()
+            .then(|| worker_for(&config, store.clone(), client, wake));
+        let operations = Operations::new(store);
+        prepare_schema(
+            &operations,
+            matches!(config.database, DatabaseUrl::Postgres(_)),
+        )
+        .await?;
         Ok(Self {
             listener,
-            state,
+            operations,
+            web,
+            development,
             worker,
         })
     }
@@ -133,10 +124,11 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
-        tokio::spawn(web::sweep_expired_sessions(self.state.clone()));
+        tokio::spawn(web::sweep_expired_sessions(self.operations.store.clone()));
         let (stop, stopped) = watch::channel(false);
         let worker = self.worker.map(|worker| tokio::spawn(worker.run(stopped)));
-        let served = serve(self.listener, web::router(self.state), async move {
+        let router = web::router(self.operations, self.web, self.development);
+        let served = serve(self.listener, router, async move {
             shutdown.await;
             // Stop claiming at once; turns under way finish below.
             let _ = stop.send(true);
@@ -149,10 +141,68 @@ impl Application {
     }
 }
 
+/// How to reach and sign in to the provider: the real one with the key
+/// `LIGHTHOUSE_KEY_FILE` names, or the simulator with the development key.
+fn client_settings(
+    config: &Config,
+    development: Option<&Development>,
+    address: SocketAddr,
+) -> Result<ClientSettings, ConfigError> {
+    match (&config.provider.provider, development) {
+        (Provider::Lighthouse(settings), _) => Ok(ClientSettings {
+            base_url: settings.base_url.clone(),
+            token_url: settings.token_url.clone(),
+            audience: settings.audience.clone(),
+            client_id: settings.client_id.clone(),
+            private_key_pem: read_key_file(&settings.key_file).map_err(|problem| ConfigError {
+                problems: vec![problem],
+            })?,
+            key_id: settings.key_id.clone(),
+            scopes: config.provider.scopes.clone(),
+            timeouts: config.provider.timeouts,
+        }),
+        (Provider::Simulator { .. }, Some(development)) => {
+            Ok(development.client_settings(config, address))
+        }
+        (Provider::Simulator { .. }, None) => Err(ConfigError {
+            problems: vec![
+                "LIGHTHOUSE_BASE_URL: the simulator serves development only; \
+                 set the Lighthouse Benefits Claims API"
+                    .to_owned(),
+            ],
+        }),
+    }
+}
+
+fn worker_for(
+    config: &Config,
+    store: Arc<dyn Store>,
+    client: Arc<LighthouseClient>,
+    wake: Arc<Notify>,
+) -> Arc<Worker> {
+    if let DatabaseUrl::Postgres(url) = &config.database {
+        // Intakes on other instances wake this one's worker too.
+        tokio::spawn(store::forward_job_notifications(url.clone(), wake.clone()));
+    }
+    Arc::new(Worker::new(
+        store,
+        client,
+        WorkerSettings {
+            concurrency: config.worker.concurrency,
+            retry_max_delay: config.worker.retry_max_delay,
+            // A turn is at most a GET and a POST, each bounded by the
+            // provider timeout (twice, with one token refresh).
+            lease: config.provider.timeouts.total * 4 + Duration::from_secs(10),
+            poll: Duration::from_secs(1),
+        },
+        wake,
+    ))
+}
+
 fn leptos_options(config: &Config, site_addr: SocketAddr) -> LeptosOptions {
     LeptosOptions::builder()
         .output_name("itf-async")
-        .site_root(config.site_root.as_str())
+        .site_root(config.site.root.as_str())
         .site_pkg_dir("pkg")
         .site_addr(site_addr)
         .env(match config.profile {
@@ -165,29 +215,29 @@ fn leptos_options(config: &Config, site_addr: SocketAddr) -> LeptosOptions {
 /// Migrates the schema. A PostgreSQL that is down at start-up does not stop
 /// the instance: it keeps trying in the background and reports "not ready"
 /// until it gets through.
-async fn prepare_schema(state: &AppState, postgres: bool) -> Result<(), StartError> {
-    match state.store.migrate().await {
+async fn prepare_schema(operations: &Operations, postgres: bool) -> Result<(), StartError> {
+    match operations.store.migrate().await {
         Ok(()) => {
-            state.mark_schema_ready();
+            operations.mark_schema_ready();
             Ok(())
         }
         Err(error) if postgres && error.is_unavailable() => {
             tracing::warn!(%error, "database unreachable at start-up; retrying in the background");
-            tokio::spawn(migrate_when_reachable(state.clone()));
+            tokio::spawn(migrate_when_reachable(operations.clone()));
             Ok(())
         }
         Err(error) => Err(error.into()),
     }
 }
 
-async fn migrate_when_reachable(state: AppState) {
+async fn migrate_when_reachable(operations: Operations) {
     let mut delay = Duration::from_secs(1);
     loop {
         tokio::time::sleep(delay).await;
-        match state.store.migrate().await {
+        match operations.store.migrate().await {
             Ok(()) => {
                 tracing::info!("database reached; schema is up to date");
-                state.mark_schema_ready();
+                operations.mark_schema_ready();
                 return;
             }
             Err(error) => {
@@ -237,7 +287,10 @@ impl StandaloneSimulator {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
-        let router = axum::Router::new().nest(SIMULATOR_ROOT, simulator::router(self.simulator));
+        let router = axum::Router::new().nest(
+            SIMULATOR_ROOT,
+            development::simulator::router(self.simulator),
+        );
         serve(self.listener, web::with_common_layers(router), shutdown).await
     }
 }

@@ -19,7 +19,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::Utc;
-use itf_app::domain::{test_user_for_icn, Icn, ItfType};
+use itf_app::development::test_user_for_icn;
+use itf_app::domain::{Icn, ItfType};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use rand::Rng;
 use serde::Deserialize;
@@ -284,6 +285,50 @@ enum Call {
     Post,
 }
 
+/// What the bearer token and the quota make of a call.
+enum Admission {
+    /// Let through, in this mode, with these rate-limit figures.
+    Admitted {
+        mode: state::Mode,
+        limit: u32,
+        remaining: u32,
+    },
+    Refused(Response),
+}
+
+fn admit(sim: &Simulator, headers: &HeaderMap) -> Admission {
+    let token = headers
+        .get(AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "));
+    let mut state = sim.state();
+    let client = token.and_then(|t| state.client_of(t));
+    let Some(client) = client.filter(|_| state.mode.mode != ModeKind::AuthRejected) else {
+        return Admission::Refused(errors(
+            StatusCode::UNAUTHORIZED,
+            "Not authorized",
+            "Invalid or expired token.",
+        ));
+    };
+    match state.take_quota(&client) {
+        Quota::Spent { limit, retry_after } => {
+            let mut response = errors(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many requests",
+                "API rate limit exceeded",
+            );
+            rate_headers(&mut response, limit, 0);
+            set_retry_after(&mut response, retry_after);
+            Admission::Refused(response)
+        }
+        Quota::Allowed { limit, remaining } => Admission::Admitted {
+            mode: state.mode,
+            limit,
+            remaining,
+        },
+    }
+}
+
 /// Authentication, the quota and the mode, then `normal` as the API would
 /// answer when all is well.
 async fn answer(
@@ -292,33 +337,13 @@ async fn answer(
     call: Call,
     normal: impl FnOnce(&mut state::State) -> Response,
 ) -> Response {
-    let token = headers
-        .get(AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "));
-    let (mode, limit, remaining) = {
-        let mut state = sim.state();
-        let client = token.and_then(|t| state.client_of(t));
-        let Some(client) = client.filter(|_| state.mode.mode != ModeKind::AuthRejected) else {
-            return errors(
-                StatusCode::UNAUTHORIZED,
-                "Not authorized",
-                "Invalid or expired token.",
-            );
-        };
-        match state.take_quota(&client) {
-            Quota::Spent { limit, retry_after } => {
-                let mut response = errors(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "Too many requests",
-                    "API rate limit exceeded",
-                );
-                rate_headers(&mut response, limit, 0);
-                set_retry_after(&mut response, retry_after);
-                return response;
-            }
-            Quota::Allowed { limit, remaining } => (state.mode, limit, remaining),
-        }
+    let (mode, limit, remaining) = match admit(sim, headers) {
+        Admission::Admitted {
+            mode,
+            limit,
+            remaining,
+        } => (mode, limit, remaining),
+        Admission::Refused(refusal) => return refusal,
     };
     let mut response = match mode.mode {
         ModeKind::Down => errors(
@@ -344,34 +369,37 @@ async fn answer(
             tokio::time::sleep(Duration::from_millis(mode.delay_ms)).await;
             normal(&mut sim.state())
         }
-        ModeKind::Flaky => {
-            let (fails, status, after) = {
-                let mut rng = rand::thread_rng();
-                let status = [
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    StatusCode::BAD_GATEWAY,
-                    StatusCode::GATEWAY_TIMEOUT,
-                ][rng.gen_range(0..3)];
-                (rng.gen_bool(mode.failure_rate), status, rng.gen_bool(0.5))
-            };
-            if !fails {
-                normal(&mut sim.state())
-            } else {
-                if call == Call::Post && after {
-                    // The lost response: the work was done, the answer is not.
-                    normal(&mut sim.state());
-                }
-                errors(
-                    status,
-                    "Upstream error",
-                    "The request could not be completed.",
-                )
-            }
-        }
+        ModeKind::Flaky => flaky(mode.failure_rate, call, || normal(&mut sim.state())),
         ModeKind::Up | ModeKind::AuthRejected => normal(&mut sim.state()),
     };
     rate_headers(&mut response, limit, remaining);
     response
+}
+
+/// Fails at `failure_rate` with a 5xx; half of the failing POSTs fail after
+/// the work was done.
+fn flaky(failure_rate: f64, call: Call, normal: impl FnOnce() -> Response) -> Response {
+    let (fails, status, after) = {
+        let mut rng = rand::thread_rng();
+        let status = [
+            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::BAD_GATEWAY,
+            StatusCode::GATEWAY_TIMEOUT,
+        ][rng.gen_range(0..3)];
+        (rng.gen_bool(failure_rate), status, rng.gen_bool(0.5))
+    };
+    if !fails {
+        return normal();
+    }
+    if call == Call::Post && after {
+        // The lost response: the work was done, the answer is not.
+        normal();
+    }
+    errors(
+        status,
+        "Upstream error",
+        "The request could not be completed.",
+    )
 }
 
 fn rate_headers(response: &mut Response, limit: u32, remaining: u32) {

@@ -1,5 +1,5 @@
 //! A store that can be made to look down, for UX review of the
-//! `unavailable` state. Mounted only with the development surfaces.
+//! `unavailable` state.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -8,11 +8,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use itf_app::domain::{Icn, ItfType};
 
-use super::{
+use crate::session_token::SessionTokenHash;
+use crate::store::{
     Attempt, ClaimedJob, ConfirmedItf, Intake, ItfRequest, JobCounts, JobOutcome, NewRequest,
     ProviderRecord, Session, Store, StoreError,
 };
-use crate::session_token::SessionTokenHash;
 
 pub struct OutageSwitch {
     inner: Arc<dyn Store>,

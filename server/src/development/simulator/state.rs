@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, Months, TimeZone, Utc};
 use chrono_tz::America::Chicago;
-use itf_app::domain::{test_veteran, ItfType};
+use itf_app::development::test_veteran;
+use itf_app::domain::ItfType;
 use serde::{Deserialize, Serialize};
 
 use crate::provider::wire::{ItfAttributes, ItfBody, ItfData, RESOURCE_TYPE};

@@ -1,0 +1,33 @@
+//! Mock sign-in: any made-up veteran, at the press of a button.
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::State;
+use axum::response::Redirect;
+use axum::Form;
+use itf_app::development::test_veteran;
+use serde::Deserialize;
+
+use super::review::ReviewState;
+use crate::web::{start_session, ApiError};
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    user: String,
+}
+
+/// `POST /sign-in/mock`: signs in as a test user.
+pub async fn mock_sign_in(
+    State(state): State<ReviewState>,
+    form: Result<Form<SignInForm>, FormRejection>,
+) -> Result<(axum::http::HeaderMap, Redirect), ApiError> {
+    let Ok(Form(form)) = form else {
+        return Err(ApiError::SignInRefused("Choose a test user to sign in as."));
+    };
+    let veteran = test_veteran(form.user.trim()).map_err(|_| {
+        ApiError::SignInRefused(
+            "We don't have a test user with that id. Choose one from the list, \
+             or enter a load-test user from load-1 to load-100000.",
+        )
+    })?;
+    start_session(&state.web, veteran).await
+}
