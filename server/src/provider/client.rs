@@ -92,6 +92,7 @@ impl LighthouseClient {
         self.call(POST_ROUTE, Method::POST, &url, Some(&body)).await
     }
 
+    #[tracing::instrument(name = "provider_call", skip_all, fields(route = %route))]
     async fn call(
         &self,
         route: &'static str,

@@ -81,22 +81,7 @@ impl Worker {
                 }
                 continue;
             }
-            let free = slots.available_permits();
-            let claimed = if free == 0 {
-                Vec::new()
-            } else {
-                match self
-                    .store
-                    .claim_jobs(&self.owner, Utc::now(), self.settings.lease, free as u32)
-                    .await
-                {
-                    Ok(jobs) => jobs,
-                    Err(error) => {
-                        tracing::warn!(%error, "could not claim jobs");
-                        Vec::new()
-                    }
-                }
-            };
+            let claimed = self.claim(slots.available_permits()).await;
             let idle = claimed.is_empty();
             for job in claimed {
                 let permit = slots.clone().acquire_owned().await.expect("never closed");
@@ -126,8 +111,33 @@ impl Worker {
         while turns.join_next().await.is_some() {}
     }
 
+    /// Leases up to `free` due jobs; none when the database cannot be used,
+    /// since the next poll tries again.
+    async fn claim(&self, free: usize) -> Vec<ClaimedJob> {
+        if free == 0 {
+            return Vec::new();
+        }
+        let limit = u32::try_from(free).unwrap_or(u32::MAX);
+        match self
+            .store
+            .claim_jobs(&self.owner, Utc::now(), self.settings.lease, limit)
+            .await
+        {
+            Ok(jobs) => jobs,
+            Err(error) => {
+                tracing::warn!(%error, "could not claim jobs");
+                Vec::new()
+            }
+        }
+    }
+
     /// One turn of a job. Returns whether the provider refused our
     /// credentials, so that the worker pauses.
+    #[tracing::instrument(
+        name = "turn",
+        skip_all,
+        fields(request_id = %job.request.id, job_id = %job.id, attempt = job.attempts)
+    )]
     async fn turn(&self, job: ClaimedJob) -> bool {
         let request = &job.request;
         let first_attempt = job.attempts == 1 && !job.taken_over;
@@ -188,7 +198,6 @@ impl Worker {
             Outcome::Permanent { title, detail } => {
                 tracing::error!(
                     alert = true,
-                    request_id = %job.request.id,
                     "the provider refused an ITF request for good; it needs attention"
                 );
                 JobOutcome::NeedsAttention {
@@ -218,7 +227,7 @@ impl Worker {
             job_id: job.id.clone(),
             at: Utc::now(),
             call: kind,
-            outcome: call.outcome.name(),
+            outcome: call.outcome.kind(),
             provider_status: call.status,
             latency: call.latency,
         };
@@ -238,16 +247,14 @@ impl Worker {
         {
             Ok(true) => {
                 if matches!(outcome, JobOutcome::Confirmed(_)) {
-                    tracing::info!(request_id = %job.request.id, "ITF confirmed");
+                    tracing::info!("ITF confirmed");
                 }
             }
-            Ok(false) => tracing::warn!(
-                job_id = %job.id,
-                "lost the job's lease before finishing; its new holder decides"
-            ),
+            Ok(false) => {
+                tracing::warn!("lost the job's lease before finishing; its new holder decides");
+            }
             Err(error) => tracing::error!(
                 %error,
-                job_id = %job.id,
                 "could not save a job's result; it will be taken up again when its lease runs out"
             ),
         }
