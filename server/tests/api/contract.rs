@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Map, Value};
 
 use crate::support::provider::{icn, Rig};
-use crate::support::{client, config_for, TestApp, TestDb};
+use crate::support::{client, TestApp, TestConfig, TestDb};
 
 /// What a value of a varying field is replaced by, once its format is
 /// checked.
@@ -81,33 +81,6 @@ async fn answer(response: reqwest::Response) -> Value {
     json!({ "status": status, "headers": headers, "body": redact(&body) })
 }
 
-async fn veteran(app: &TestApp, user: &str) -> reqwest::Client {
-    let browser = client();
-    let response = browser
-        .post(app.url("/sign-in/mock"))
-        .form(&[("user", user)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        response.status(),
-        StatusCode::SEE_OTHER,
-        "sign-in as {user}"
-    );
-    browser
-}
-
-async fn set_mode(app: &TestApp, mode: Value) {
-    let response = app
-        .client
-        .put(app.url("/_sim/lighthouse/mode"))
-        .json(&mode)
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "mode {mode} refused");
-}
-
 async fn list(app: &TestApp, browser: &reqwest::Client) -> Value {
     answer(
         browser
@@ -150,13 +123,11 @@ async fn spawn() -> (TestApp, TestDb) {
     let db = TestDb::sqlite();
     // A generous look-up budget: a loaded machine must not turn the
     // provider's answer into "no answer in time".
-    let app = TestApp::spawn(config_for(
-        &db.url(),
-        &[
-            ("ITF_RETRY_MAX_DELAY", "1"),
-            ("ITF_LOOKUP_BUDGET_MS", "10000"),
-        ],
-    ))
+    let app = TestApp::spawn(
+        TestConfig::on(&db.url())
+            .retry_max_delay(Duration::from_secs(1))
+            .lookup_budget(Duration::from_secs(10)),
+    )
     .await;
     (app, db)
 }
@@ -170,7 +141,7 @@ async fn refusals() {
         "create_signed_out",
         create(&app, &signed_out, "compensation").await
     );
-    let browser = veteran(&app, "vet-no-itf").await;
+    let browser = app.veteran("vet-no-itf").await;
     insta::assert_json_snapshot!(
         "create_unknown_type",
         create(&app, &browser, "burial").await
@@ -187,14 +158,14 @@ async fn refusals() {
 #[tokio::test]
 async fn a_request_from_pending_to_active() {
     let (app, _db) = spawn().await;
-    let browser = veteran(&app, "vet-no-itf").await;
-    set_mode(&app, json!({"mode": "down"})).await;
+    let browser = app.veteran("vet-no-itf").await;
+    app.set_mode(json!({"mode": "down"})).await;
     insta::assert_json_snapshot!("list_pending_unchecked", list(&app, &browser).await);
     insta::assert_json_snapshot!(
         "create_pending",
         create(&app, &browser, "compensation").await
     );
-    set_mode(&app, json!({"mode": "up"})).await;
+    app.set_mode(json!({"mode": "up"})).await;
     insta::assert_json_snapshot!("list_active", list_until(&app, &browser, "active").await);
     insta::assert_json_snapshot!(
         "create_active_from_record",
@@ -205,26 +176,26 @@ async fn a_request_from_pending_to_active() {
 #[tokio::test]
 async fn a_request_after_the_provider_said_none() {
     let (app, _db) = spawn().await;
-    let browser = veteran(&app, "load-7").await;
+    let browser = app.veteran("load-7").await;
     insta::assert_json_snapshot!("list_pending_after_none", list(&app, &browser).await);
 }
 
 #[tokio::test]
 async fn an_active_itf_live_and_as_of_our_record() {
     let (app, _db) = spawn().await;
-    let browser = veteran(&app, "vet-active-itf").await;
+    let browser = app.veteran("vet-active-itf").await;
     insta::assert_json_snapshot!("list_active_live", list(&app, &browser).await);
-    set_mode(&app, json!({"mode": "down"})).await;
+    app.set_mode(json!({"mode": "down"})).await;
     insta::assert_json_snapshot!("list_active_as_of", list(&app, &browser).await);
 }
 
 #[tokio::test]
 async fn a_request_the_provider_refuses_needs_attention() {
     let (app, _db) = spawn().await;
-    let browser = veteran(&app, "vet-unknown").await;
-    set_mode(&app, json!({"mode": "down"})).await;
+    let browser = app.veteran("vet-unknown").await;
+    app.set_mode(json!({"mode": "down"})).await;
     create(&app, &browser, "compensation").await;
-    set_mode(&app, json!({"mode": "up"})).await;
+    app.set_mode(json!({"mode": "up"})).await;
     insta::assert_json_snapshot!(
         "list_needs_attention",
         list_until(&app, &browser, "needs_attention").await
@@ -238,15 +209,15 @@ async fn a_request_the_provider_refuses_needs_attention() {
 #[tokio::test]
 async fn pension_answers_synchronously() {
     let (app, _db) = spawn().await;
-    let browser = veteran(&app, "vet-no-itf").await;
+    let browser = app.veteran("vet-no-itf").await;
     insta::assert_json_snapshot!("create_pension", create(&app, &browser, "pension").await);
-    let rejected = veteran(&app, "vet-rejected").await;
+    let rejected = app.veteran("vet-rejected").await;
     insta::assert_json_snapshot!(
         "create_pension_refused",
         create(&app, &rejected, "pension").await
     );
-    set_mode(&app, json!({"mode": "down"})).await;
-    let other = veteran(&app, "load-8").await;
+    app.set_mode(json!({"mode": "down"})).await;
+    let other = app.veteran("load-8").await;
     insta::assert_json_snapshot!(
         "create_pension_provider_down",
         create(&app, &other, "pension").await
@@ -256,7 +227,7 @@ async fn pension_answers_synchronously() {
 #[tokio::test]
 async fn our_database_down() {
     let (app, _db) = spawn().await;
-    let browser = veteran(&app, "vet-no-itf").await;
+    let browser = app.veteran("vet-no-itf").await;
     let outage = app
         .client
         .post(app.url("/review/outage"))
@@ -277,7 +248,7 @@ async fn our_database_down() {
 #[tokio::test]
 async fn metric_names() {
     let (app, _db) = spawn().await;
-    let browser = veteran(&app, "vet-no-itf").await;
+    let browser = app.veteran("vet-no-itf").await;
     list_until(&app, &browser, "active").await;
     let text = app.get("/metrics").await.text().await.unwrap();
     let mut lines: Vec<String> = text
@@ -301,6 +272,45 @@ async fn metric_names() {
     insta::assert_snapshot!("metric_names", lines.join("\n"));
 }
 
+/// Raw calls to the simulator, as the provider's documentation shows them.
+struct SimCalls {
+    rig: Rig,
+    http: reqwest::Client,
+    token: String,
+}
+
+impl SimCalls {
+    fn url(&self, user: &str, itf_type: Option<&str>) -> String {
+        let path = format!(
+            "{}/services/claims/v2/veterans/{}/intent-to-file",
+            self.rig.base,
+            icn(user).expose()
+        );
+        itf_type.map_or(path.clone(), |itf_type| format!("{path}/{itf_type}"))
+    }
+
+    async fn get(&self, user: &str, token: &str) -> Value {
+        let url = self.url(user, Some("compensation"));
+        answer(self.http.get(url).bearer_auth(token).send().await.unwrap()).await
+    }
+
+    async fn post(&self, user: &str, body: reqwest::Body) -> Value {
+        let url = self.url(user, None);
+        let sent = self
+            .http
+            .post(url)
+            .bearer_auth(&self.token)
+            .header("content-type", "application/json");
+        answer(sent.body(body).send().await.unwrap()).await
+    }
+}
+
+fn create_body(itf_type: &str) -> reqwest::Body {
+    json!({"data": {"type": "intent_to_file", "attributes": {"type": itf_type}}})
+        .to_string()
+        .into()
+}
+
 /// The simulator's answers, as the real provider's documentation gives
 /// them, and its ledger.
 #[tokio::test]
@@ -316,82 +326,32 @@ async fn simulator_bodies() {
         .unwrap();
     insta::assert_json_snapshot!("sim_token_refused", answer(refused_token).await);
     let token = rig.raw_token().await;
-    let itf_url = |user: &str, itf_type: &str| {
-        format!(
-            "{}/services/claims/v2/veterans/{}/intent-to-file/{itf_type}",
-            rig.base,
-            icn(user).expose()
-        )
-    };
-    let create_url = |user: &str| {
-        format!(
-            "{}/services/claims/v2/veterans/{}/intent-to-file",
-            rig.base,
-            icn(user).expose()
-        )
-    };
-    let get = |user: &str| {
-        http.get(itf_url(user, "compensation"))
-            .bearer_auth(&token)
-            .send()
-    };
-    let post = |user: &str, body: Value| {
-        http.post(create_url(user))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-    };
-    let compensation =
-        json!({"data": {"type": "intent_to_file", "attributes": {"type": "compensation"}}});
-
-    insta::assert_json_snapshot!(
-        "sim_get_active",
-        answer(get("vet-active-itf").await.unwrap()).await
-    );
-    insta::assert_json_snapshot!(
-        "sim_get_none",
-        answer(get("vet-no-itf").await.unwrap()).await
-    );
-    insta::assert_json_snapshot!(
-        "sim_post_created",
-        answer(post("vet-no-itf", compensation.clone()).await.unwrap()).await
-    );
-    insta::assert_json_snapshot!(
-        "sim_post_veteran_not_found",
-        answer(post("vet-unknown", compensation.clone()).await.unwrap()).await
-    );
-    insta::assert_json_snapshot!(
-        "sim_post_rejected",
-        answer(post("vet-rejected", compensation.clone()).await.unwrap()).await
-    );
-    insta::assert_json_snapshot!(
-        "sim_post_invalid",
-        answer(
-            post(
-                "load-3",
-                json!({"data": {"type": "intent_to_file", "attributes": {"type": "burial"}}})
-            )
-            .await
-            .unwrap()
-        )
-        .await
-    );
-    let malformed = http
-        .post(create_url("load-3"))
-        .bearer_auth(&token)
-        .body("{")
-        .send()
-        .await
-        .unwrap();
-    insta::assert_json_snapshot!("sim_post_malformed", answer(malformed).await);
-    let bad_token = http
-        .get(itf_url("vet-no-itf", "compensation"))
-        .bearer_auth("not-a-token")
-        .send()
-        .await
-        .unwrap();
-    insta::assert_json_snapshot!("sim_bad_token", answer(bad_token).await);
-
+    let sim = SimCalls { rig, http, token };
+    let token = sim.token.as_str();
+    insta::assert_json_snapshot!("sim_get_active", sim.get("vet-active-itf", token).await);
+    insta::assert_json_snapshot!("sim_get_none", sim.get("vet-no-itf", token).await);
+    for (name, user, body) in [
+        (
+            "sim_post_created",
+            "vet-no-itf",
+            create_body("compensation"),
+        ),
+        (
+            "sim_post_veteran_not_found",
+            "vet-unknown",
+            create_body("compensation"),
+        ),
+        (
+            "sim_post_rejected",
+            "vet-rejected",
+            create_body("compensation"),
+        ),
+        ("sim_post_invalid", "load-3", create_body("burial")),
+        ("sim_post_malformed", "load-3", "{".into()),
+    ] {
+        insta::assert_json_snapshot!(name, sim.post(user, body).await);
+    }
+    insta::assert_json_snapshot!("sim_bad_token", sim.get("vet-no-itf", "not-a-token").await);
     for (name, mode) in [
         ("sim_down", json!({"mode": "down"})),
         ("sim_maintenance", json!({"mode": "maintenance"})),
@@ -400,11 +360,16 @@ async fn simulator_bodies() {
             json!({"mode": "throttled", "retry_after_seconds": 30}),
         ),
     ] {
-        rig.set_mode(mode).await;
-        insta::assert_json_snapshot!(name, answer(get("load-4").await.unwrap()).await);
+        sim.rig.set_mode(mode).await;
+        insta::assert_json_snapshot!(name, sim.get("load-4", token).await);
     }
-    rig.set_mode(json!({"mode": "up"})).await;
-    let mode = http.get(format!("{}/mode", rig.base)).send().await.unwrap();
+    sim.rig.set_mode(json!({"mode": "up"})).await;
+    let mode = sim
+        .http
+        .get(format!("{}/mode", sim.rig.base))
+        .send()
+        .await
+        .unwrap();
     insta::assert_json_snapshot!("sim_mode", answer(mode).await);
-    insta::assert_json_snapshot!("sim_ledger", redact(&rig.ledger().await));
+    insta::assert_json_snapshot!("sim_ledger", redact(&sim.rig.ledger().await));
 }

@@ -1,7 +1,19 @@
-//! The integration tests: the real app on port 0, over real HTTP, against
-//! fresh databases and a simulator of the provider on loopback.
+//! The integration tests, one binary: the real app on port 0, over real
+//! HTTP, against fresh databases and a simulator of the provider on
+//! loopback; and the `itf-async` binary as operators run it.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a broken assumption should fail the test where it breaks"
+)]
 
-#[path = "../support/mod.rs"]
 mod support;
 
+mod cli;
 mod contract;
+mod http;
+mod intake;
+mod logs;
+mod provider;
+mod provider_logs;
+mod recovery;
+mod store_conformance;

@@ -1,47 +1,19 @@
 //! Durable, non-blocking intake end to end: the real app on port 0, its
 //! in-process simulator, over HTTP.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::{TestApp, TestConfig, TestDb};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{config_for, TestApp, TestDb};
 
 const RETRY_MAX_DELAY_SECONDS: u64 = 2;
 
 async fn spawn(db: &TestDb) -> TestApp {
-    let cap = RETRY_MAX_DELAY_SECONDS.to_string();
-    TestApp::spawn(config_for(&db.url(), &[("ITF_RETRY_MAX_DELAY", &cap)])).await
-}
-
-/// A browser of its own, signed in as `user`.
-async fn veteran(app: &TestApp, user: &str) -> reqwest::Client {
-    let client = support::client();
-    let response = client
-        .post(app.url("/sign-in/mock"))
-        .form(&[("user", user)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        response.status(),
-        StatusCode::SEE_OTHER,
-        "sign-in as {user}"
-    );
-    client
-}
-
-async fn mode(app: &TestApp, mode: Value) {
-    let response = app
-        .client
-        .put(app.url("/_sim/lighthouse/mode"))
-        .json(&mode)
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success());
+    TestApp::spawn(
+        TestConfig::on(&db.url()).retry_max_delay(Duration::from_secs(RETRY_MAX_DELAY_SECONDS)),
+    )
+    .await
 }
 
 async fn ledger(app: &TestApp) -> Value {
@@ -125,10 +97,10 @@ fn assert_active_and_unexpired(item: &Value) {
 async fn intake_never_waits_on_a_slow_provider() {
     let db = TestDb::sqlite();
     let app = spawn(&db).await;
-    mode(&app, json!({"mode": "slow"})).await;
+    app.set_mode(json!({"mode": "slow"})).await;
     let mut veterans = Vec::new();
     for n in 1..=100 {
-        veterans.push(veteran(&app, &format!("load-{}", 500 + n)).await);
+        veterans.push(app.veteran(&format!("load-{}", 500 + n)).await);
     }
     let mut slowest = Duration::ZERO;
     for client in &veterans {
@@ -154,15 +126,15 @@ async fn intake_never_waits_on_a_slow_provider() {
 async fn a_request_made_while_the_provider_is_down_completes_when_it_returns() {
     let db = TestDb::sqlite();
     let app = spawn(&db).await;
-    let vet = veteran(&app, "vet-no-itf").await;
-    mode(&app, json!({"mode": "down"})).await;
+    let vet = app.veteran("vet-no-itf").await;
+    app.set_mode(json!({"mode": "down"})).await;
     let (status, body) = post(&app, &vet, "compensation").await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let request_id = item(&body)["request_id"].clone();
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(get(&app, &vet).await["status"], "pending");
 
-    mode(&app, json!({"mode": "up"})).await;
+    app.set_mode(json!({"mode": "up"})).await;
     let active = wait_for_status(
         &app,
         &vet,
@@ -185,7 +157,7 @@ async fn a_request_made_while_the_provider_is_down_completes_when_it_returns() {
 async fn an_active_itf_is_shown_and_never_created_again() {
     let db = TestDb::sqlite();
     let app = spawn(&db).await;
-    let vet = veteran(&app, "vet-active-itf").await;
+    let vet = app.veteran("vet-active-itf").await;
     let found = get(&app, &vet).await;
     assert_active_and_unexpired(&found);
     assert!(
@@ -199,7 +171,7 @@ async fn an_active_itf_is_shown_and_never_created_again() {
     assert_active_and_unexpired(item(&body));
     assert_eq!(posts_for(&app, "vet-active-itf").await, 0);
 
-    mode(&app, json!({"mode": "down"})).await;
+    app.set_mode(json!({"mode": "down"})).await;
     let recorded = get(&app, &vet).await;
     assert_active_and_unexpired(&recorded);
     assert_eq!(recorded["id"], found["id"]);
@@ -212,7 +184,7 @@ async fn an_active_itf_is_shown_and_never_created_again() {
 async fn an_expired_itf_is_never_shown_as_active() {
     let db = TestDb::sqlite();
     let app = spawn(&db).await;
-    let vet = veteran(&app, "vet-expired-itf").await;
+    let vet = app.veteran("vet-expired-itf").await;
     let expired_id = ledger(&app).await["veterans"]
         .as_array()
         .unwrap()
@@ -240,7 +212,7 @@ async fn concurrent_posts_for_one_veteran_make_one_request_and_one_post_on_postg
 
 async fn concurrent_posts_for_one_veteran(db: TestDb) {
     let app = spawn(&db).await;
-    let vet = veteran(&app, "load-77").await;
+    let vet = app.veteran("load-77").await;
     let posts = (0..20).map(|_| post(&app, &vet, "compensation"));
     let answers = futures_util::future::join_all(posts).await;
     let mut ids: Vec<String> = answers
@@ -261,7 +233,7 @@ async fn concurrent_posts_for_one_veteran(db: TestDb) {
 async fn an_unknown_veteran_needs_attention_after_one_post() {
     let db = TestDb::sqlite();
     let app = spawn(&db).await;
-    let vet = veteran(&app, "vet-unknown").await;
+    let vet = app.veteran("vet-unknown").await;
     let (status, body) = post(&app, &vet, "compensation").await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let request_id = item(&body)["request_id"].clone();
@@ -284,14 +256,14 @@ async fn an_unknown_veteran_needs_attention_after_one_post() {
 async fn pension_stays_synchronous() {
     let db = TestDb::sqlite();
     let app = spawn(&db).await;
-    let vet = veteran(&app, "load-88").await;
+    let vet = app.veteran("load-88").await;
     let (status, body) = post(&app, &vet, "pension").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_active_and_unexpired(item(&body));
     assert_eq!(item(&body)["type"], "pension");
 
-    mode(&app, json!({"mode": "down"})).await;
-    let other = veteran(&app, "load-89").await;
+    app.set_mode(json!({"mode": "down"})).await;
+    let other = app.veteran("load-89").await;
     let (status, body) = post(&app, &other, "pension").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(body["errors"][0]["detail"]
@@ -317,7 +289,7 @@ async fn the_api_refuses_what_it_cannot_do() {
         .unwrap()
         .contains("Sign in"));
 
-    let vet = veteran(&app, "vet-no-itf").await;
+    let vet = app.veteran("vet-no-itf").await;
     let (status, body) = post(&app, &vet, "burial").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["errors"][0]["title"], "Unknown ITF type");
@@ -335,9 +307,9 @@ async fn the_api_refuses_what_it_cannot_do() {
 /// request, never that it did.
 #[tokio::test]
 async fn a_request_that_cannot_be_recorded_is_a_503() {
-    let cluster = support::cluster::Cluster::start();
-    let app = TestApp::spawn(config_for(&cluster.url(), &[])).await;
-    let vet = veteran(&app, "load-99").await;
+    let cluster = crate::support::cluster::Cluster::start();
+    let app = TestApp::spawn(TestConfig::on(&cluster.url())).await;
+    let vet = app.veteran("load-99").await;
     cluster.stop();
     let started = Instant::now();
     let (status, body) = post(&app, &vet, "compensation").await;
@@ -355,7 +327,7 @@ async fn a_request_that_cannot_be_recorded_is_a_503() {
 async fn metrics_count_intakes_lookups_provider_calls_and_jobs() {
     let db = TestDb::sqlite();
     let app = spawn(&db).await;
-    let vet = veteran(&app, "vet-no-itf").await;
+    let vet = app.veteran("vet-no-itf").await;
     get(&app, &vet).await;
     wait_for_status(&app, &vet, "active", Duration::from_secs(10)).await;
     let text = app.get("/metrics").await.text().await.unwrap();

@@ -2,74 +2,18 @@
 //! and two app processes sharing one PostgreSQL, against a standalone
 //! simulator that outlives them.
 
-mod support;
-
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support::process::AppProcess;
+use crate::support::provider::Rig;
+use crate::support::TestDb;
 use futures_util::StreamExt;
-use itf_app::domain::{test_veteran, ItfType};
+use itf_app::development::test_veteran;
+use itf_app::domain::ItfType;
 use itf_server::store::RequestState;
 use reqwest::StatusCode;
 use serde_json::json;
-use support::provider::Rig;
-use support::TestDb;
-
-/// An `itf-async serve` process of its own.
-struct AppProcess {
-    child: Child,
-    base: String,
-}
-
-impl AppProcess {
-    async fn start(database_url: &str, simulator: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_itf-async"))
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DATABASE_URL", database_url)
-            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            .env("ITF_DATA_DIR", support::data_dir())
-            .env("LIGHTHOUSE_BASE_URL", simulator)
-            .env("LIGHTHOUSE_TIMEOUT_MS", "1000")
-            .env("ITF_RETRY_MAX_DELAY", "2")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the binary starts");
-        let app = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(30) {
-            if let Ok(response) = reqwest::get(format!("{}/readyz", app.base)).await {
-                if response.status() == StatusCode::OK {
-                    return app;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the app did not become ready");
-    }
-
-    fn kill(&mut self) {
-        self.child.kill().expect("SIGKILL is delivered");
-        self.child.wait().expect("the process is reaped");
-    }
-}
-
-impl Drop for AppProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A standalone simulator that outlives the app processes.
 async fn simulator() -> Rig {
@@ -97,7 +41,7 @@ async fn by_user(simulator: &Rig) -> std::collections::HashMap<String, (usize, u
 
 /// Signs `user` in at `app` and asks for a compensation ITF; 202 expected.
 async fn request_itf(app: &str, user: &str) {
-    let client = support::client();
+    let client = crate::support::client();
     let signed_in = client
         .post(format!("{app}/sign-in/mock"))
         .form(&[("user", user)])
@@ -149,14 +93,14 @@ async fn queued_requests_survive_a_killed_process(db: TestDb, first_user: u32) {
         .map(|n| format!("load-{n}"))
         .collect();
 
-    let mut first = AppProcess::start(&db.url(), &simulator.base).await;
+    let mut first = AppProcess::against_simulator(&db.url(), &simulator.base).await;
     for user in &users {
         request_itf(&first.base, user).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     first.kill();
 
-    let _second = AppProcess::start(&db.url(), &simulator.base).await;
+    let _second = AppProcess::against_simulator(&db.url(), &simulator.base).await;
     simulator.set_mode(json!({"mode": "up"})).await;
     wait_until_all_active(&db, &users, Duration::from_secs(40)).await;
     let at_simulator = by_user(&simulator).await;
@@ -188,8 +132,8 @@ async fn two_instances_share_the_work_without_doubling_it() {
     simulator
         .set_mode(json!({"mode": "flaky", "failure_rate": 0.3}))
         .await;
-    let one = AppProcess::start(&db.url(), &simulator.base).await;
-    let two = AppProcess::start(&db.url(), &simulator.base).await;
+    let one = AppProcess::against_simulator(&db.url(), &simulator.base).await;
+    let two = AppProcess::against_simulator(&db.url(), &simulator.base).await;
     let users: Vec<String> = (40_001..=40_500).map(|n| format!("load-{n}")).collect();
     futures_util::stream::iter(users.iter().enumerate())
         .for_each_concurrent(16, |(n, user)| {
@@ -218,7 +162,7 @@ async fn sigterm_stops_the_process_cleanly() {
     simulator
         .set_mode(json!({"mode": "slow", "delay_ms": 3000}))
         .await;
-    let mut app = AppProcess::start(&db.url(), &simulator.base).await;
+    let mut app = AppProcess::against_simulator(&db.url(), &simulator.base).await;
     request_itf(&app.base, "load-50001").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 

@@ -1,17 +1,18 @@
 //! Shared by the integration tests: fresh databases, the app spawned on port
-//! 0, and throwaway PostgreSQL clusters.
-#![allow(dead_code)] // each test binary uses a different part of this
+//! 0 with a typed configuration, and throwaway PostgreSQL clusters.
 
 pub mod cluster;
+pub mod process;
 pub mod provider;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use itf_server::config::Config;
+use std::time::Duration;
+
+use itf_server::config::{Config, DatabaseUrl, LighthouseSettings, Profile, Provider, Role};
 use itf_server::store::{self, Store};
 use itf_server::Application;
 use sqlx::Connection;
@@ -68,7 +69,7 @@ impl TestDb {
 
     /// A migrated store on this database.
     pub async fn store(&self) -> Arc<dyn Store> {
-        let config = config_for(&self.url(), &[]);
+        let config = TestConfig::on(&self.url()).build();
         let store = store::open(&config.database).expect("the store opens");
         store.migrate().await.expect("migrations run");
         store
@@ -111,7 +112,7 @@ pub fn data_dir() -> &'static Path {
 
 /// The development key's file, as `LIGHTHOUSE_KEY_FILE` would name it.
 pub fn key_file() -> String {
-    itf_server::simulator::DevelopmentKey::load_or_create(data_dir()).expect("the key is made");
+    itf_server::development::DevelopmentKey::load_or_create(data_dir()).expect("the key is made");
     data_dir()
         .join("lighthouse-simulator-key.pem")
         .to_str()
@@ -119,19 +120,73 @@ pub fn key_file() -> String {
         .to_owned()
 }
 
-/// A development configuration on `database_url`, listening on a free port,
-/// with `extra` settings on top.
-pub fn config_for(database_url: &str, extra: &[(&str, &str)]) -> Config {
-    let mut vars: HashMap<String, String> = HashMap::from([
-        ("DATABASE_URL".to_owned(), database_url.to_owned()),
-        ("LEPTOS_SITE_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
-        (
-            "ITF_DATA_DIR".to_owned(),
-            data_dir().to_str().expect("a UTF-8 path").to_owned(),
-        ),
-    ]);
-    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    Config::from_lookup(|name| vars.get(name).cloned()).expect("test configuration is valid")
+/// A typed test configuration: the embedded defaults on a database of the
+/// test's own, listening on a free port, with what a test changes named by
+/// method, so that a misspelt setting does not compile.
+pub struct TestConfig(Config);
+
+impl TestConfig {
+    pub fn on(database_url: &str) -> Self {
+        let mut config = Config::from_lookup(|_| None).expect("the embedded defaults are valid");
+        config.database = DatabaseUrl::parse(database_url).expect("a database URL");
+        config.site.addr = "127.0.0.1:0".parse().expect("an address");
+        config.data_dir = data_dir().to_path_buf();
+        Self(config)
+    }
+
+    /// The longest wait between two attempts.
+    pub fn retry_max_delay(mut self, delay: Duration) -> Self {
+        self.0.worker.retry_max_delay = delay;
+        self
+    }
+
+    /// How long a look-up waits for the provider.
+    pub fn lookup_budget(mut self, budget: Duration) -> Self {
+        self.0.site.lookup_budget = budget;
+        self
+    }
+
+    /// How long one provider call may take.
+    pub fn provider_timeout(mut self, timeout: Duration) -> Self {
+        self.0.provider.timeouts.total = timeout;
+        self
+    }
+
+    /// A standalone simulator at `base_url` instead of the in-process one.
+    pub fn standalone_simulator(mut self, base_url: &str) -> Self {
+        self.0.provider.provider = Provider::Simulator {
+            base_url: Some(base_url.to_owned()),
+        };
+        self
+    }
+
+    pub fn role(mut self, role: Role) -> Self {
+        self.0.role = role;
+        self
+    }
+
+    pub fn application_url(mut self, url: &str) -> Self {
+        self.0.site.application_url = Some(url.to_owned());
+        self
+    }
+
+    /// Production, against a real provider's address (never called).
+    pub fn production(mut self) -> Self {
+        self.0.profile = Profile::Production;
+        self.0.provider.provider = Provider::Lighthouse(LighthouseSettings {
+            base_url: "https://sandbox-api.va.gov".to_owned(),
+            token_url: "https://sandbox-api.va.gov/oauth2/claims/system/v1/token".to_owned(),
+            client_id: "itf-async".to_owned(),
+            audience: "https://deptva-eval.okta.com/oauth2/token".to_owned(),
+            key_file: key_file().into(),
+            key_id: None,
+        });
+        self
+    }
+
+    pub fn build(self) -> Config {
+        self.0
+    }
 }
 
 /// The real app, serving on its own port until dropped.
@@ -143,7 +198,8 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    pub async fn spawn(config: Config) -> Self {
+    pub async fn spawn(config: TestConfig) -> Self {
+        let config = config.build();
         let app = Application::build(config).await.expect("the app starts");
         let address = app.local_addr();
         let server = tokio::spawn(async move {
@@ -168,6 +224,35 @@ impl TestApp {
             .send()
             .await
             .expect("the app answers")
+    }
+
+    /// A browser of its own, signed in as `user`.
+    pub async fn veteran(&self, user: &str) -> reqwest::Client {
+        let browser = client();
+        let response = browser
+            .post(self.url("/sign-in/mock"))
+            .form(&[("user", user)])
+            .send()
+            .await
+            .expect("the app answers");
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::SEE_OTHER,
+            "sign-in as {user}"
+        );
+        browser
+    }
+
+    /// Sets the in-process simulator's mode.
+    pub async fn set_mode(&self, mode: serde_json::Value) {
+        let response = self
+            .client
+            .put(self.url("/_sim/lighthouse/mode"))
+            .json(&mode)
+            .send()
+            .await
+            .expect("the app answers");
+        assert!(response.status().is_success(), "mode {mode} refused");
     }
 
     pub async fn sign_in(&self, user: &str) -> reqwest::Response {

@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
-use itf_app::domain::{test_veteran, Icn};
+use itf_app::development::test_veteran;
+use itf_app::domain::Icn;
+use itf_server::development::DevelopmentKey;
 use itf_server::provider::{LighthouseClient, DEFAULT_SCOPES, TOKEN_PATH};
-use itf_server::simulator::DevelopmentKey;
 use itf_server::StandaloneSimulator;
 use serde_json::{json, Value};
 
-use super::{config_for, data_dir};
+use super::{data_dir, TestConfig};
 
 pub struct Rig {
     pub base: String,
@@ -36,17 +37,14 @@ impl Rig {
                 .await
                 .expect("the simulator serves");
         });
-        let timeout_ms = timeout.as_millis().to_string();
-        let config = config_for(
-            "sqlite::memory:",
-            &[
-                ("LIGHTHOUSE_BASE_URL", &base),
-                ("LIGHTHOUSE_TIMEOUT_MS", &timeout_ms),
-            ],
-        );
-        let settings = config
-            .client_settings("127.0.0.1:0".parse().unwrap())
-            .expect("client settings");
+        let config = TestConfig::on("sqlite::memory:")
+            .standalone_simulator(&base)
+            .provider_timeout(timeout)
+            .build();
+        let development = itf_server::development::Development::assemble(&config)
+            .expect("the development key")
+            .expect("development parts against the simulator");
+        let settings = development.client_settings(&config, "127.0.0.1:0".parse().unwrap());
         Self {
             client: LighthouseClient::new(&settings).expect("the client builds"),
             base,

@@ -2,15 +2,13 @@
 //! simulator, through every path that touches credentials, logs no token,
 //! no client assertion and no ICN.
 
-mod support;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use crate::support::provider::{icn, Rig};
 use itf_app::domain::ItfType::Compensation;
 use itf_server::provider::Outcome;
 use serde_json::json;
-use support::provider::{icn, Rig};
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -52,11 +50,14 @@ fn has_icn_shape(text: &str) -> bool {
 async fn debug_logs_carry_no_token_assertion_or_icn() {
     let captured = Captured::default();
     let writer = captured.clone();
-    tracing_subscriber::fmt()
+    // This test's thread only (the runtime is single-threaded), so that the
+    // other tests of this binary neither slow down nor mix in.
+    let subscriber = tracing_subscriber::fmt()
         .with_env_filter("debug")
         .with_ansi(false)
         .with_writer(move || writer.clone())
-        .init();
+        .finish();
+    let _scope = tracing::subscriber::set_default(subscriber);
 
     let rig = Rig::start(10_000, std::time::Duration::from_millis(300)).await;
     let vet = icn("vet-no-itf");

@@ -1,15 +1,13 @@
 //! The Lighthouse client against the simulator, over HTTP: every seeded
 //! veteran and every mode gives the outcome the worker must act on.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::provider::{icn, Rig};
 use futures_util::StreamExt;
 use itf_app::domain::ItfType::{self, Compensation, Pension, Survivor};
 use itf_server::provider::Outcome;
 use serde_json::{json, Value};
-use support::provider::{icn, Rig};
 
 fn assert_created(outcome: &Outcome, itf_type: ItfType) {
     match outcome {

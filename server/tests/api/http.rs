@@ -1,17 +1,15 @@
 //! The real app on port 0, over real HTTP, against a fresh database.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::{TestApp, TestConfig, TestDb};
 use reqwest::header::{LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
 use serde_json::Value;
-use support::{config_for, TestApp, TestDb};
 
 async fn spawn_sqlite() -> (TestApp, TestDb) {
     let db = TestDb::sqlite();
-    let app = TestApp::spawn(config_for(&db.url(), &[])).await;
+    let app = TestApp::spawn(TestConfig::on(&db.url())).await;
     (app, db)
 }
 
@@ -28,7 +26,7 @@ async fn health_and_readiness_answer() {
 #[tokio::test]
 async fn readiness_on_postgres() {
     let db = TestDb::postgres().await;
-    let app = TestApp::spawn(config_for(&db.url(), &[])).await;
+    let app = TestApp::spawn(TestConfig::on(&db.url())).await;
     let body: Value = app.get("/readyz").await.json().await.unwrap();
     assert_eq!(body["database"], "postgres");
 }
@@ -151,14 +149,14 @@ async fn the_server_function_answers_for_the_signed_in_veteran_only() {
 #[tokio::test]
 async fn sessions_survive_a_restart() {
     let db = TestDb::sqlite();
-    let first = TestApp::spawn(config_for(&db.url(), &[])).await;
+    let first = TestApp::spawn(TestConfig::on(&db.url())).await;
     let response = first.sign_in("vet-no-itf").await;
     let cookie = response.headers()[SET_COOKIE].to_str().unwrap();
     let cookie = cookie.split(';').next().unwrap().to_owned();
     drop(first);
 
-    let second = TestApp::spawn(config_for(&db.url(), &[])).await;
-    let page = support::client()
+    let second = TestApp::spawn(TestConfig::on(&db.url())).await;
+    let page = crate::support::client()
         .get(second.url("/"))
         .header("cookie", cookie)
         .send()
@@ -171,12 +169,12 @@ async fn sessions_survive_a_restart() {
 #[tokio::test]
 async fn sessions_work_across_instances_on_one_postgres() {
     let db = TestDb::postgres().await;
-    let one = TestApp::spawn(config_for(&db.url(), &[])).await;
-    let two = TestApp::spawn(config_for(&db.url(), &[])).await;
+    let one = TestApp::spawn(TestConfig::on(&db.url())).await;
+    let two = TestApp::spawn(TestConfig::on(&db.url())).await;
     let response = one.sign_in("vet-rejected").await;
     let cookie = response.headers()[SET_COOKIE].to_str().unwrap();
     let cookie = cookie.split(';').next().unwrap().to_owned();
-    let page = support::client()
+    let page = crate::support::client()
         .get(two.url("/"))
         .header("cookie", cookie)
         .send()
@@ -264,7 +262,7 @@ async fn every_response_carries_a_request_id() {
 #[tokio::test]
 async fn the_embedded_database_is_write_ahead_logged() {
     let db = TestDb::sqlite();
-    let _app = TestApp::spawn(config_for(&db.url(), &[])).await;
+    let _app = TestApp::spawn(TestConfig::on(&db.url())).await;
     use sqlx::Connection;
     let mut conn = sqlx::SqliteConnection::connect(&db.url()).await.unwrap();
     let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
@@ -277,21 +275,7 @@ async fn the_embedded_database_is_write_ahead_logged() {
 #[tokio::test]
 async fn production_mounts_no_development_surface() {
     let db = TestDb::postgres().await;
-    let key = support::key_file();
-    let app = TestApp::spawn(config_for(
-        &db.url(),
-        &[
-            ("ITF_PROFILE", "production"),
-            ("LIGHTHOUSE_BASE_URL", "https://sandbox-api.va.gov"),
-            ("LIGHTHOUSE_CLIENT_ID", "itf-async"),
-            (
-                "LIGHTHOUSE_AUDIENCE",
-                "https://deptva-eval.okta.com/oauth2/token",
-            ),
-            ("LIGHTHOUSE_KEY_FILE", &key),
-        ],
-    ))
-    .await;
+    let app = TestApp::spawn(TestConfig::on(&db.url()).production()).await;
     let response = app.sign_in("vet-no-itf").await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     assert!(response.headers().get(SET_COOKIE).is_none());
@@ -333,10 +317,9 @@ async fn development_mounts_the_simulator_in_process() {
 #[tokio::test]
 async fn an_app_pointed_at_a_standalone_simulator_mounts_none_of_its_own() {
     let db = TestDb::sqlite();
-    let app = TestApp::spawn(config_for(
-        &db.url(),
-        &[("LIGHTHOUSE_BASE_URL", "http://127.0.0.1:9/_sim/lighthouse")],
-    ))
+    let app = TestApp::spawn(
+        TestConfig::on(&db.url()).standalone_simulator("http://127.0.0.1:9/_sim/lighthouse"),
+    )
     .await;
     assert_eq!(
         app.get("/_sim/lighthouse/mode").await.status(),
@@ -348,7 +331,8 @@ async fn an_app_pointed_at_a_standalone_simulator_mounts_none_of_its_own() {
 #[tokio::test]
 async fn a_worker_only_instance_serves_no_pages() {
     let db = TestDb::sqlite();
-    let app = TestApp::spawn(config_for(&db.url(), &[("ITF_ROLE", "worker")])).await;
+    let app =
+        TestApp::spawn(TestConfig::on(&db.url()).role(itf_server::config::Role::Worker)).await;
     assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
     assert_eq!(app.get("/sign-in").await.status(), StatusCode::NOT_FOUND);
 }
@@ -357,8 +341,8 @@ async fn a_worker_only_instance_serves_no_pages() {
 /// the process keeps running, and it recovers when the database returns.
 #[tokio::test]
 async fn readiness_follows_the_database_down_and_back() {
-    let cluster = support::cluster::Cluster::start();
-    let app = TestApp::spawn(config_for(&cluster.url(), &[])).await;
+    let cluster = crate::support::cluster::Cluster::start();
+    let app = TestApp::spawn(TestConfig::on(&cluster.url())).await;
     assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
 
     cluster.stop();
@@ -392,9 +376,9 @@ async fn readiness_follows_the_database_down_and_back() {
 /// is not ready, and becomes ready once the database is up.
 #[tokio::test]
 async fn an_instance_started_while_postgres_is_down_becomes_ready_later() {
-    let cluster = support::cluster::Cluster::start();
+    let cluster = crate::support::cluster::Cluster::start();
     cluster.stop();
-    let app = TestApp::spawn(config_for(&cluster.url(), &[])).await;
+    let app = TestApp::spawn(TestConfig::on(&cluster.url())).await;
     let asked = Instant::now();
     assert_eq!(
         app.get("/readyz").await.status(),
@@ -429,12 +413,8 @@ async fn start_your_application_leads_to_the_configured_form() {
         .contains("VA Form 21-526EZ would begin"));
 
     let db = TestDb::sqlite();
-    let configured = TestApp::spawn(config_for(
-        &db.url(),
-        &[(
-            "ITF_APPLICATION_URL",
-            "https://www.va.gov/disability/file-disability-claim-form-21-526ez/introduction",
-        )],
+    let configured = TestApp::spawn(TestConfig::on(&db.url()).application_url(
+        "https://www.va.gov/disability/file-disability-claim-form-21-526ez/introduction",
     ))
     .await;
     let response = configured

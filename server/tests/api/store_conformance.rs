@@ -1,16 +1,15 @@
 //! One behaviour, two databases: every case here runs against SQLite and
 //! against PostgreSQL (a fresh database per test on the local server).
 
-mod support;
-
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use itf_app::domain::{test_veteran, ItfType, Veteran};
+use itf_app::development::test_veteran;
+use itf_app::domain::{ItfType, Veteran};
 use itf_server::session_token::SessionToken;
 use itf_server::store::{
-    Attempt, CallKind, ConfirmedItf, Intake, ItfRequest, JobOutcome, NewRequest, RequestState,
-    Session, Store, StoreError,
+    Attempt, AttemptOutcome, CallKind, ConfirmedItf, Intake, ItfRequest, JobOutcome, NewRequest,
+    RequestState, Session, Store, StoreError,
 };
 
 /// Both databases keep microseconds.
@@ -429,7 +428,7 @@ async fn attempts_and_records_read_back(store: Arc<dyn Store>) {
         job_id: job.id.clone(),
         at: now(),
         call: CallKind::Post,
-        outcome: "transient",
+        outcome: AttemptOutcome::Transient,
         provider_status: Some(503),
         latency: std::time::Duration::from_millis(42),
     };
@@ -437,7 +436,7 @@ async fn attempts_and_records_read_back(store: Arc<dyn Store>) {
     let read = store.attempts(&intake.id).await.unwrap();
     assert_eq!(read.len(), 1);
     assert_eq!(read[0].call, CallKind::Post);
-    assert_eq!(read[0].outcome, "transient");
+    assert_eq!(read[0].outcome, AttemptOutcome::Transient);
     assert_eq!(read[0].provider_status, Some(503));
     assert_eq!(read[0].latency, std::time::Duration::from_millis(42));
     assert_eq!(read[0].at, attempt.at);
@@ -477,7 +476,7 @@ macro_rules! conformance {
             $(
                 #[tokio::test]
                 async fn $case() {
-                    let db = super::support::TestDb::sqlite();
+                    let db = crate::support::TestDb::sqlite();
                     super::$case(db.store().await).await;
                 }
             )*
@@ -486,7 +485,7 @@ macro_rules! conformance {
             $(
                 #[tokio::test]
                 async fn $case() {
-                    let db = super::support::TestDb::postgres().await;
+                    let db = crate::support::TestDb::postgres().await;
                     super::$case(db.store().await).await;
                 }
             )*

@@ -1,0 +1,90 @@
+//! The `itf-async` binary as operators run it: a process of its own,
+//! configured through its environment.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+
+pub struct AppProcess {
+    pub child: Child,
+    pub base: String,
+}
+
+impl AppProcess {
+    /// `itf-async serve` on a free port with `env` on top of a database and
+    /// the shared data folder; its output goes to `output` (or nowhere).
+    /// Returns once it is ready.
+    pub async fn start(database_url: &str, env: &[(&str, &str)], output: Option<&Path>) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("a free port")
+            .local_addr()
+            .expect("a bound address")
+            .port();
+        let (stdout, stderr) = match output {
+            Some(path) => {
+                let file = std::fs::File::create(path).expect("an output file");
+                (
+                    Stdio::from(file.try_clone().expect("the file again")),
+                    Stdio::from(file),
+                )
+            }
+            None => (Stdio::null(), Stdio::null()),
+        };
+        let child = Command::new(env!("CARGO_BIN_EXE_itf-async"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", database_url)
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("ITF_DATA_DIR", super::data_dir())
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .expect("the binary starts");
+        let app = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if let Ok(response) = reqwest::get(format!("{}/readyz", app.base)).await {
+                if response.status() == StatusCode::OK {
+                    return app;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the app did not become ready");
+    }
+
+    /// Against a standalone simulator, with short provider timeouts and
+    /// retries, logging warnings only.
+    pub async fn against_simulator(database_url: &str, simulator: &str) -> Self {
+        Self::start(
+            database_url,
+            &[
+                ("LIGHTHOUSE_BASE_URL", simulator),
+                ("LIGHTHOUSE_TIMEOUT_MS", "1000"),
+                ("ITF_RETRY_MAX_DELAY", "2"),
+                ("RUST_LOG", "warn"),
+            ],
+            None,
+        )
+        .await
+    }
+
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL is delivered");
+        self.child.wait().expect("the process is reaped");
+    }
+}
+
+impl Drop for AppProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
