@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: unit tests, the store conformance suite on SQLite and on
-# PostgreSQL, HTTP integration tests, and the Playwright suite in Chromium.
+# Runs every check and test: no private key in the repository, formatting,
+# clippy, unit tests, the integration tests (store conformance on SQLite and
+# on PostgreSQL, HTTP, the binary) and the Playwright suite in Chromium.
 #
 # PostgreSQL: ITF_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres)
 # names a server where the tests may create and drop their own databases.
@@ -8,8 +9,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/install.sh
 
+./scripts/check-no-keys.sh
+
+echo "==> formatting"
+cargo fmt --all --check
+
 echo "==> building the server and the WebAssembly bundle"
 cargo leptos build
+
+echo "==> clippy"
+cargo clippy --all-targets -- -D warnings
+cargo clippy -p itf-frontend --target wasm32-unknown-unknown -- -D warnings
 
 echo "==> Rust tests"
 cargo test -p itf-app -p itf-server

@@ -66,34 +66,7 @@ async fn measure(
         .expect("the simulator answers");
 
     // Signing in is set-up, not measured.
-    let first = match (backend, provider) {
-        ("sqlite", "up") => 1,
-        ("sqlite", _) => 20_001,
-        (_, "up") => 40_001,
-        _ => 60_001,
-    };
-    let veterans: Vec<reqwest::Client> = futures_util::stream::iter(first..first + requests)
-        .map(|n| {
-            let base = base.clone();
-            async move {
-                let client = reqwest::Client::builder()
-                    .cookie_store(true)
-                    .redirect(reqwest::redirect::Policy::none())
-                    .build()
-                    .unwrap();
-                let user = format!("load-{n}");
-                client
-                    .post(format!("{base}/sign-in/mock"))
-                    .form(&[("user", user.as_str())])
-                    .send()
-                    .await
-                    .expect("sign-in");
-                client
-            }
-        })
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
+    let veterans = sign_in(&base, backend, provider, requests, concurrency).await;
 
     let started = Instant::now();
     let mut latencies: Vec<Duration> = futures_util::stream::iter(veterans)
@@ -119,6 +92,45 @@ async fn measure(
         latencies,
         elapsed,
     }
+}
+
+/// One signed-in client per request, each a distinct `load-N` veteran; each
+/// run of the table uses its own range, so runs never share a veteran.
+async fn sign_in(
+    base: &str,
+    backend: &str,
+    provider: &str,
+    requests: usize,
+    concurrency: usize,
+) -> Vec<reqwest::Client> {
+    let first = match (backend, provider) {
+        ("sqlite", "up") => 1,
+        ("sqlite", _) => 20_001,
+        (_, "up") => 40_001,
+        _ => 60_001,
+    };
+    futures_util::stream::iter(first..first + requests)
+        .map(|n| {
+            let base = base.to_owned();
+            async move {
+                let client = reqwest::Client::builder()
+                    .cookie_store(true)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .expect("an HTTP client");
+                let user = format!("load-{n}");
+                client
+                    .post(format!("{base}/sign-in/mock"))
+                    .form(&[("user", user.as_str())])
+                    .send()
+                    .await
+                    .expect("sign-in");
+                client
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await
 }
 
 /// A fresh database, and what removes it.
