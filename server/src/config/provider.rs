@@ -2,8 +2,9 @@
 //! or its simulator in development.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use super::reader::{Reader, MILLISECONDS};
+use super::reader::{Reader, MILLISECONDS, SECONDS};
 use crate::provider::{Timeouts, DEFAULT_SCOPES, TOKEN_PATH};
 
 /// Where the provider simulator is mounted, in-process or standalone.
@@ -41,6 +42,9 @@ pub struct ProviderSettings {
     pub provider: Provider,
     pub timeouts: Timeouts,
     pub scopes: String,
+    /// The longest `Retry-After` honoured: a provider cannot park a request
+    /// for longer.
+    pub retry_after_cap: Duration,
 }
 
 pub fn read(reader: &mut Reader<'_>, production: bool) -> Option<ProviderSettings> {
@@ -62,10 +66,17 @@ pub fn read(reader: &mut Reader<'_>, production: bool) -> Option<ProviderSetting
     let scopes = reader
         .text("LIGHTHOUSE_SCOPES")
         .unwrap_or_else(|| DEFAULT_SCOPES.to_owned());
+    let retry_after_cap = reader.duration(
+        "LIGHTHOUSE_RETRY_AFTER_MAX",
+        Duration::from_secs(900),
+        SECONDS,
+        1..=86_400,
+    );
     Some(ProviderSettings {
         provider: provider(reader, production)?,
         timeouts,
         scopes,
+        retry_after_cap,
     })
 }
 

@@ -27,7 +27,32 @@ pub struct LighthouseClient {
     http: reqwest::Client,
     api_base: String,
     tokens: TokenSource,
+    retry_after_cap: Duration,
 }
+
+/// Asked before each request to the provider's API. The worker's lease is
+/// one: a request is sent only while the lease, just renewed, outlives it.
+#[async_trait::async_trait]
+pub trait Fence: Send + Sync {
+    /// The instant by which the request must start, or `None` when it must
+    /// not be sent at all.
+    async fn admit(&self, route: &'static str) -> Option<Instant>;
+}
+
+/// No fence: a veteran's own look-up, or a synchronous request.
+pub struct Unfenced;
+
+#[async_trait::async_trait]
+impl Fence for Unfenced {
+    async fn admit(&self, _route: &'static str) -> Option<Instant> {
+        Some(Instant::now() + Duration::from_secs(3600))
+    }
+}
+
+/// The fence refused a request: it was not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the request was not sent: its fence refused it")]
+pub struct Fenced;
 
 impl LighthouseClient {
     pub fn new(settings: &ClientSettings) -> Result<Self, ClientError> {
@@ -39,13 +64,17 @@ impl LighthouseClient {
             tokens: TokenSource::new(http.clone(), settings)?,
             api_base: format!("{}{API_PATH}", settings.base_url.trim_end_matches('/')),
             http,
+            retry_after_cap: settings.retry_after_cap,
         })
     }
 
     /// `GET /veterans/{icn}/intent-to-file/{type}`: the veteran's active ITF
     /// of that type, if any.
     pub async fn active_itf(&self, icn: &Icn, itf_type: ItfType) -> Outcome {
-        self.active_itf_call(icn, itf_type).await.outcome
+        match self.active_itf_call(icn, itf_type, &Unfenced).await {
+            Ok(call) => call.outcome,
+            Err(Fenced) => Outcome::Transient { retry_after: None },
+        }
     }
 
     /// `POST /veterans/{icn}/intent-to-file`: creates an ITF. The provider
@@ -56,29 +85,48 @@ impl LighthouseClient {
         itf_type: ItfType,
         claimant_ssn: Option<&str>,
     ) -> Outcome {
-        self.create_itf_call(icn, itf_type, claimant_ssn)
+        match self
+            .create_itf_call(icn, itf_type, claimant_ssn, &Unfenced)
             .await
-            .outcome
+        {
+            Ok(call) => call.outcome,
+            Err(Fenced) => Outcome::Transient { retry_after: None },
+        }
     }
 
-    /// `active_itf`, with the provider's status and the time it took.
-    pub async fn active_itf_call(&self, icn: &Icn, itf_type: ItfType) -> Call {
+    /// `active_itf`, behind `fence`, with the provider's status and the time
+    /// it took.
+    pub async fn active_itf_call(
+        &self,
+        icn: &Icn,
+        itf_type: ItfType,
+        fence: &dyn Fence,
+    ) -> Result<Call, Fenced> {
         let url = format!(
             "{}/veterans/{}/intent-to-file/{}",
             self.api_base,
             icn.expose(),
             itf_type.as_str()
         );
-        self.call(GET_ROUTE, Method::GET, &url, None).await
+        let request = Request {
+            route: GET_ROUTE,
+            method: Method::GET,
+            url: &url,
+            body: None,
+            asked: itf_type,
+        };
+        self.call(&request, fence).await
     }
 
-    /// `create_itf`, with the provider's status and the time it took.
+    /// `create_itf`, behind `fence`, with the provider's status and the time
+    /// it took.
     pub async fn create_itf_call(
         &self,
         icn: &Icn,
         itf_type: ItfType,
         claimant_ssn: Option<&str>,
-    ) -> Call {
+        fence: &dyn Fence,
+    ) -> Result<Call, Fenced> {
         let url = format!("{}/veterans/{}/intent-to-file", self.api_base, icn.expose());
         let body = CreateBody {
             data: CreateData {
@@ -89,43 +137,43 @@ impl LighthouseClient {
                 },
             },
         };
-        self.call(POST_ROUTE, Method::POST, &url, Some(&body)).await
+        let request = Request {
+            route: POST_ROUTE,
+            method: Method::POST,
+            url: &url,
+            body: Some(&body),
+            asked: itf_type,
+        };
+        self.call(&request, fence).await
     }
 
-    #[tracing::instrument(name = "provider_call", skip_all, fields(route = %route))]
-    async fn call(
-        &self,
-        route: &'static str,
-        method: Method,
-        url: &str,
-        body: Option<&CreateBody>,
-    ) -> Call {
+    #[tracing::instrument(name = "provider_call", skip_all, fields(route = %request.route))]
+    async fn call(&self, request: &Request<'_>, fence: &dyn Fence) -> Result<Call, Fenced> {
         let started = Instant::now();
-        let (outcome, status) = self.call_once_or_twice(route, method, url, body).await;
+        let (outcome, status) = self.call_once_or_twice(request, fence).await?;
         let latency = started.elapsed();
-        metrics::provider_call(route, &outcome, latency);
-        Call {
+        metrics::provider_call(request.route, &outcome, latency);
+        Ok(Call {
             outcome,
             status,
             latency,
-        }
+        })
     }
 
     async fn call_once_or_twice(
         &self,
-        route: &'static str,
-        method: Method,
-        url: &str,
-        body: Option<&CreateBody>,
-    ) -> (Outcome, Option<u16>) {
+        request: &Request<'_>,
+        fence: &dyn Fence,
+    ) -> Result<(Outcome, Option<u16>), Fenced> {
+        let route = request.route;
         let token = match self.tokens.token().await {
             Ok(token) => token,
-            Err(error) => return (token_outcome(error), None),
+            Err(error) => return Ok((token_outcome(&error), None)),
         };
-        let first = self.send(route, &method, url, body, &token).await;
+        let first = self.send(request, &token, fence).await?;
         let (token, refused) = match first {
             Sent::Answered(status, _, _) if is_auth_refusal(status) => (token, status),
-            other => return self.outcome(route, &method, other),
+            other => return Ok(self.outcome(request, other)),
         };
         // One fresh token and one retry: a refused token may simply have been
         // revoked or rotated. A second refusal is a system fault.
@@ -136,10 +184,10 @@ impl LighthouseClient {
         );
         let token = match self.tokens.replace(&token).await {
             Ok(token) => token,
-            Err(error) => return (token_outcome(error), None),
+            Err(error) => return Ok((token_outcome(&error), None)),
         };
-        let second = self.send(route, &method, url, body, &token).await;
-        match second {
+        let second = self.send(request, &token, fence).await?;
+        Ok(match second {
             Sent::Answered(status, _, _) if is_auth_refusal(status) => {
                 tracing::error!(
                     route,
@@ -148,30 +196,36 @@ impl LighthouseClient {
                 );
                 (Outcome::AuthFailure, Some(status.as_u16()))
             }
-            other => self.outcome(route, &method, other),
-        }
+            other => self.outcome(request, other),
+        })
     }
 
     async fn send(
         &self,
-        route: &'static str,
-        method: &Method,
-        url: &str,
-        body: Option<&CreateBody>,
+        request: &Request<'_>,
         token: &AccessToken,
-    ) -> Sent {
+        fence: &dyn Fence,
+    ) -> Result<Sent, Fenced> {
+        let route = request.route;
         let request_id = uuid::Uuid::new_v4().to_string();
-        let mut request = self
+        let mut builder = self
             .http
-            .request(method.clone(), url)
+            .request(request.method.clone(), request.url)
             .bearer_auth(token.expose())
             .header("x-request-id", &request_id)
             .header("accept", "application/json");
-        if let Some(body) = body {
-            request = request.json(body);
+        if let Some(body) = request.body {
+            builder = builder.json(body);
+        }
+        let start_by = fence.admit(route).await.ok_or(Fenced)?;
+        if Instant::now() > start_by {
+            // Paused since the fence admitted it (a stalled process): the
+            // lease may be another's by now, so the request is not sent.
+            tracing::warn!(route, "too late to send a request; not sent");
+            return Err(Fenced);
         }
         let started = Instant::now();
-        let result = request.send().await;
+        let result = builder.send().await;
         let latency_ms = started.elapsed().as_millis() as u64;
         match result {
             Ok(response) => {
@@ -185,7 +239,7 @@ impl LighthouseClient {
                 );
                 let headers = response.headers().clone();
                 let text = response.text().await.unwrap_or_default();
-                Sent::Answered(status, headers, text)
+                Ok(Sent::Answered(status, headers, text))
             }
             Err(error) => {
                 let kind = if error.is_timeout() {
@@ -194,20 +248,20 @@ impl LighthouseClient {
                     "connection"
                 };
                 tracing::warn!(route, request_id, kind, latency_ms, error = %error.without_url(), "provider call failed");
-                Sent::Failed
+                Ok(Sent::Failed)
             }
         }
     }
 
-    fn outcome(&self, route: &'static str, method: &Method, sent: Sent) -> (Outcome, Option<u16>) {
+    fn outcome(&self, request: &Request<'_>, sent: Sent) -> (Outcome, Option<u16>) {
         let Sent::Answered(status, headers, text) = sent else {
             return (Outcome::Transient { retry_after: None }, None);
         };
-        let posting = *method == Method::POST;
+        let (route, asked) = (request.route, request.asked);
+        let posting = request.method == Method::POST;
         let outcome = match status {
             StatusCode::OK | StatusCode::CREATED => match serde_json::from_str::<ItfBody>(&text) {
-                Ok(body) if posting => Outcome::Created(Itf::from(body)),
-                Ok(body) => Outcome::Active(Itf::from(body)),
+                Ok(body) => confirmation(route, Itf::from(body), asked, posting),
                 Err(error) => {
                     // An unreadable success is the provider's fault; asking
                     // again (GET first) settles what happened.
@@ -216,11 +270,15 @@ impl LighthouseClient {
                 }
             },
             StatusCode::NOT_FOUND if !posting => Outcome::NoneActive,
-            StatusCode::TOO_MANY_REQUESTS => Outcome::Transient {
-                retry_after: retry_after(&headers),
-            },
+            // Timeouts, conflicts (a concurrent change at the provider),
+            // throttling and server faults pass; asking again settles them.
+            StatusCode::REQUEST_TIMEOUT | StatusCode::CONFLICT | StatusCode::TOO_MANY_REQUESTS => {
+                Outcome::Transient {
+                    retry_after: retry_after(&headers, self.retry_after_cap),
+                }
+            }
             status if status.is_server_error() => Outcome::Transient {
-                retry_after: retry_after(&headers),
+                retry_after: retry_after(&headers, self.retry_after_cap),
             },
             status => {
                 let (title, detail) = serde_json::from_str::<ErrorsBody>(&text)
@@ -245,6 +303,29 @@ impl LighthouseClient {
     }
 }
 
+/// A 200 confirms only an active, unexpired ITF of the type asked for;
+/// anything else is the provider's fault, and asking again settles it.
+fn confirmation(route: &'static str, itf: Itf, asked: ItfType, posting: bool) -> Outcome {
+    let unexpired = itf.expiration_date > chrono::Utc::now();
+    if itf.itf_type != asked || itf.status != "active" || !unexpired {
+        tracing::error!(
+            alert = true,
+            route,
+            status = %itf.status,
+            unexpired,
+            same_type = itf.itf_type == asked,
+            "the provider answered 200 with an ITF that is not an active, unexpired ITF of the \
+             type asked; not taken as a confirmation"
+        );
+        return Outcome::Transient { retry_after: None };
+    }
+    if posting {
+        Outcome::Created(itf)
+    } else {
+        Outcome::Active(itf)
+    }
+}
+
 /// A provider call: its outcome, the provider's status (none when no answer
 /// came) and how long it took, retry included.
 #[derive(Debug, Clone)]
@@ -252,6 +333,16 @@ pub struct Call {
     pub outcome: Outcome,
     pub status: Option<u16>,
     pub latency: Duration,
+}
+
+/// One request to the provider's API, as the client sends it.
+struct Request<'a> {
+    route: &'static str,
+    method: Method,
+    url: &'a str,
+    body: Option<&'a CreateBody>,
+    /// The ITF type asked for: a 200 about another type confirms nothing.
+    asked: ItfType,
 }
 
 enum Sent {
@@ -263,9 +354,11 @@ fn is_auth_refusal(status: StatusCode) -> bool {
     status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN
 }
 
-fn token_outcome(error: TokenError) -> Outcome {
+fn token_outcome(error: &TokenError) -> Outcome {
     match error {
-        TokenError::Unavailable { retry_after } => Outcome::Transient { retry_after },
+        TokenError::Unavailable { retry_after } => Outcome::Transient {
+            retry_after: *retry_after,
+        },
         TokenError::Refused(_) | TokenError::Key(_) => {
             tracing::error!(%error, "cannot get an access token");
             Outcome::AuthFailure
@@ -273,14 +366,59 @@ fn token_outcome(error: TokenError) -> Outcome {
     }
 }
 
-/// `Retry-After` in seconds (the form Lighthouse and the simulator send).
-pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
+/// `Retry-After`, in seconds or as an HTTP-date, at most `cap`: whatever a
+/// provider sends, a request is not parked for longer than that. A value
+/// that is neither (negative, garbage) is ignored.
+pub(super) fn retry_after(headers: &HeaderMap, cap: Duration) -> Option<Duration> {
+    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    let wait = match text.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => {
+            let at = chrono::DateTime::parse_from_rfc2822(text).ok()?;
+            (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(wait.min(cap))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    const CAP: Duration = Duration::from_secs(900);
+
+    #[test]
+    fn retry_after_is_read_in_seconds_or_as_a_date_and_bounded() {
+        assert_eq!(
+            retry_after(&headers("30"), CAP),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            retry_after(&headers("18446744073709551615"), CAP),
+            Some(CAP)
+        );
+        assert_eq!(retry_after(&headers("-1"), CAP), None);
+        assert_eq!(retry_after(&headers("soon, please"), CAP), None);
+        let in_a_minute = (chrono::Utc::now() + chrono::Duration::seconds(60)).to_rfc2822();
+        let wait = retry_after(&headers(&in_a_minute), CAP).unwrap();
+        assert!(
+            wait > Duration::from_secs(55) && wait <= Duration::from_secs(60),
+            "{wait:?}"
+        );
+        let next_year = (chrono::Utc::now() + chrono::Duration::days(365)).to_rfc2822();
+        assert_eq!(retry_after(&headers(&next_year), CAP), Some(CAP));
+        assert_eq!(
+            retry_after(&headers("Sun, 06 Nov 1994 08:49:37 GMT"), CAP),
+            Some(Duration::ZERO)
+        );
+    }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset};
 use itf_app::domain::ItfType;
 
-pub use client::{Call, ClientError, LighthouseClient};
+pub use client::{Call, ClientError, Fence, Fenced, LighthouseClient, Unfenced};
 pub use token::TokenError;
 
 use crate::store::{AttemptOutcome, ConfirmedItf};
@@ -118,4 +118,6 @@ pub struct ClientSettings {
     pub key_id: Option<String>,
     pub scopes: String,
     pub timeouts: Timeouts,
+    /// The longest `Retry-After` taken from the provider.
+    pub retry_after_cap: Duration,
 }

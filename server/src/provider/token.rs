@@ -1,13 +1,16 @@
 //! OAuth client credentials with a signed client assertion. The token is
 //! cached until shortly before it expires and shared by concurrent calls:
 //! the token service is shared by every consumer, so it is asked as seldom
-//! as possible, and by one call at a time.
+//! as possible, and by one fetch at a time. That fetch runs as a task of its
+//! own: callers wait for it without holding a lock, and a caller that gives
+//! up (a look-up's budget) never cancels it for the others.
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use futures_util::future::{BoxFuture, FutureExt, Shared};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
-use tokio::sync::Mutex;
 
 use super::wire::TokenBody;
 use super::ClientSettings;
@@ -16,6 +19,9 @@ const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-be
 /// Lighthouse accepts assertions that live at most five minutes.
 const ASSERTION_LIFETIME_SECONDS: i64 = 300;
 const ROUTE: &str = "POST /oauth2/claims/system/v1/token";
+/// Lighthouse tokens live 300 s; a token service that claims more, or an
+/// absurd number, is held to this.
+const LONGEST_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
@@ -45,12 +51,28 @@ impl std::fmt::Debug for AccessToken {
     }
 }
 
+#[derive(Clone)]
 struct Cached {
     token: AccessToken,
     renew_at: Instant,
 }
 
+type Fetch = Shared<BoxFuture<'static, Result<Cached, Arc<TokenError>>>>;
+
+#[derive(Default)]
+struct State {
+    cached: Option<Cached>,
+    /// The fetch under way, shared by every caller waiting for a token.
+    fetching: Option<Fetch>,
+}
+
 pub struct TokenSource {
+    service: Arc<TokenService>,
+    state: Arc<Mutex<State>>,
+}
+
+/// How to ask the token service.
+struct TokenService {
     http: reqwest::Client,
     token_url: String,
     audience: String,
@@ -58,7 +80,6 @@ pub struct TokenSource {
     key: EncodingKey,
     key_id: Option<String>,
     scopes: String,
-    cached: Mutex<Option<Cached>>,
 }
 
 #[derive(Serialize)]
@@ -74,42 +95,78 @@ struct AssertionClaims<'a> {
 impl TokenSource {
     pub fn new(http: reqwest::Client, settings: &ClientSettings) -> Result<Self, TokenError> {
         Ok(Self {
-            http,
-            token_url: settings.token_url.clone(),
-            audience: settings.audience.clone(),
-            client_id: settings.client_id.clone(),
-            key: EncodingKey::from_rsa_pem(&settings.private_key_pem)?,
-            key_id: settings.key_id.clone(),
-            scopes: settings.scopes.clone(),
-            cached: Mutex::new(None),
+            service: Arc::new(TokenService {
+                http,
+                token_url: settings.token_url.clone(),
+                audience: settings.audience.clone(),
+                client_id: settings.client_id.clone(),
+                key: EncodingKey::from_rsa_pem(&settings.private_key_pem)?,
+                key_id: settings.key_id.clone(),
+                scopes: settings.scopes.clone(),
+            }),
+            state: Arc::new(Mutex::new(State::default())),
         })
     }
 
     /// A token that is good for a while yet.
-    pub async fn token(&self) -> Result<AccessToken, TokenError> {
-        let mut cached = self.cached.lock().await;
-        if let Some(current) = cached.as_ref().filter(|c| Instant::now() < c.renew_at) {
-            return Ok(current.token.clone());
-        }
-        let fresh = self.request().await?;
-        let token = fresh.token.clone();
-        *cached = Some(fresh);
-        Ok(token)
+    pub async fn token(&self) -> Result<AccessToken, Arc<TokenError>> {
+        let fetch = {
+            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(current) = state
+                .cached
+                .as_ref()
+                .filter(|c| Instant::now() < c.renew_at)
+            {
+                return Ok(current.token.clone());
+            }
+            self.fetch(&mut state)
+        };
+        fetch.await.map(|fresh| fresh.token)
     }
 
     /// A token other than `rejected`, which the API just refused: a fresh one,
     /// unless another call has already replaced it.
-    pub async fn replace(&self, rejected: &AccessToken) -> Result<AccessToken, TokenError> {
-        let mut cached = self.cached.lock().await;
-        if let Some(current) = cached.as_ref().filter(|c| &c.token != rejected) {
-            return Ok(current.token.clone());
-        }
-        let fresh = self.request().await?;
-        let token = fresh.token.clone();
-        *cached = Some(fresh);
-        Ok(token)
+    pub async fn replace(&self, rejected: &AccessToken) -> Result<AccessToken, Arc<TokenError>> {
+        let fetch = {
+            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(current) = state.cached.as_ref().filter(|c| &c.token != rejected) {
+                return Ok(current.token.clone());
+            }
+            state.cached = None;
+            self.fetch(&mut state)
+        };
+        fetch.await.map(|fresh| fresh.token)
     }
 
+    /// The fetch under way, or a new one: a task of its own, which caches
+    /// what it got when it ends.
+    fn fetch(&self, state: &mut State) -> Fetch {
+        if let Some(fetching) = &state.fetching {
+            return fetching.clone();
+        }
+        let service = self.service.clone();
+        let shared_state = self.state.clone();
+        let task = tokio::spawn(async move {
+            let result = service.request().await.map_err(Arc::new);
+            let mut state = shared_state.lock().unwrap_or_else(PoisonError::into_inner);
+            state.fetching = None;
+            if let Ok(fresh) = &result {
+                state.cached = Some(fresh.clone());
+            }
+            result
+        });
+        let fetch = async move {
+            task.await
+                .unwrap_or_else(|_| Err(Arc::new(TokenError::Unavailable { retry_after: None })))
+        }
+        .boxed()
+        .shared();
+        state.fetching = Some(fetch.clone());
+        fetch
+    }
+}
+
+impl TokenService {
     async fn request(&self) -> Result<Cached, TokenError> {
         let assertion = self.assertion()?;
         let form = [
@@ -145,7 +202,7 @@ impl TokenSource {
                 tracing::warn!(route = ROUTE, error = %error.without_url(), "token response unreadable");
                 TokenError::Unavailable { retry_after: None }
             })?;
-            let lifetime = Duration::from_secs(body.expires_in);
+            let lifetime = Duration::from_secs(body.expires_in.max(1)).min(LONGEST_TOKEN_LIFETIME);
             // Renew with a tenth of the lifetime to spare, so a token never
             // expires on its way to the API.
             return Ok(Cached {
@@ -155,7 +212,7 @@ impl TokenSource {
         }
         if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
             return Err(TokenError::Unavailable {
-                retry_after: super::client::retry_after(response.headers()),
+                retry_after: super::client::retry_after(response.headers(), LONGEST_TOKEN_LIFETIME),
             });
         }
         Err(TokenError::Refused(status.as_u16()))
