@@ -64,11 +64,11 @@ impl Application {
     /// where it serves veterans and the worker where it runs one.
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let development = Development::assemble(&config)?;
-        let store = store::open(&config.database)?;
-        let store = match &development {
-            Some(development) => development.store(store),
-            None => store,
-        };
+        let gate = development.as_ref().map_or_else(
+            || Arc::new(store::AlwaysOpen) as Arc<dyn store::Gate>,
+            Development::gate,
+        );
+        let store = store::open(&config.database, gate)?;
         let listener = TcpListener::bind(config.site.addr)
             .await
             .map_err(|source| StartError::Bind {
@@ -160,6 +160,7 @@ fn client_settings(
             key_id: settings.key_id.clone(),
             scopes: config.provider.scopes.clone(),
             timeouts: config.provider.timeouts,
+            retry_after_cap: config.provider.retry_after_cap,
         }),
         (Provider::Simulator { .. }, Some(development)) => {
             Ok(development.client_settings(config, address))
@@ -190,9 +191,9 @@ fn worker_for(
         WorkerSettings {
             concurrency: config.worker.concurrency,
             retry_max_delay: config.worker.retry_max_delay,
-            // A turn is at most a GET and a POST, each bounded by the
-            // provider timeout (twice, with one token refresh).
-            lease: config.provider.timeouts.total * 4 + Duration::from_secs(10),
+            lease: config.worker.lease,
+            heartbeat: config.worker.heartbeat,
+            call_timeout: config.provider.timeouts.total,
             poll: Duration::from_secs(1),
         },
         wake,
@@ -250,7 +251,7 @@ async fn migrate_when_reachable(operations: Operations) {
 
 /// Runs the migrations once, for `itf-async migrate`.
 pub async fn migrate(config: &Config) -> Result<(), StartError> {
-    let store: Arc<dyn Store> = store::open(&config.database)?;
+    let store: Arc<dyn Store> = store::open(&config.database, Arc::new(store::AlwaysOpen))?;
     store.migrate().await?;
     Ok(())
 }

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 pub use database::{DatabaseUrl, DEFAULT_DATABASE_URL};
 pub use provider::{read_key_file, LighthouseSettings, Provider, ProviderSettings, SIMULATOR_ROOT};
 pub use site::{Profile, Role, SiteSettings};
-pub use worker::WorkerConfig;
+pub use worker::{WorkerConfig, LEASE_MARGIN};
 
 use reader::Reader;
 
@@ -96,6 +96,9 @@ impl Config {
         );
         let provider = provider::read(&mut reader, production);
         let worker = worker::read(&mut reader);
+        if let Some(provider) = &provider {
+            worker::check_lease(&mut reader, &worker, provider.timeouts.total);
+        }
         let problems = reader.into_problems();
         match (database, site, provider) {
             (Some(database), Some(site), Some(provider)) if problems.is_empty() => Ok(Self {

@@ -10,6 +10,11 @@ pub struct WorkerConfig {
     pub concurrency: usize,
     /// Longest wait between two attempts, unless the provider asks for more.
     pub retry_max_delay: Duration,
+    /// How long a claimed job stays a worker's without a renewal, by the
+    /// database's clock: how soon a dead instance's jobs are taken over.
+    pub lease: Duration,
+    /// How often a turn under way renews its lease.
+    pub heartbeat: Duration,
 }
 
 pub fn read(reader: &mut Reader<'_>) -> WorkerConfig {
@@ -26,5 +31,47 @@ pub fn read(reader: &mut Reader<'_>) -> WorkerConfig {
             SECONDS,
             1..=86_400,
         ),
+        lease: reader.duration(
+            "ITF_LEASE_SECONDS",
+            Duration::from_secs(25),
+            SECONDS,
+            2..=3600,
+        ),
+        heartbeat: reader.duration(
+            "ITF_HEARTBEAT_SECONDS",
+            Duration::from_secs(5),
+            SECONDS,
+            1..=600,
+        ),
+    }
+}
+
+/// Time kept between the end of a provider call and the end of the lease
+/// it was sent under, for the network and the clocks.
+pub const LEASE_MARGIN: Duration = Duration::from_secs(2);
+/// The least time a renewed lease leaves to start a request in.
+pub const LEASE_ROOM: Duration = Duration::from_secs(1);
+
+/// A provider call is sent only while the lease outlives it, so the lease
+/// must be longer than one call, and renewed more often than it runs out.
+pub fn check_lease(reader: &mut Reader<'_>, worker: &WorkerConfig, call_timeout: Duration) {
+    let least = call_timeout + LEASE_MARGIN + LEASE_ROOM;
+    if worker.lease < least {
+        reader.problem(
+            "ITF_LEASE_SECONDS",
+            format_args!(
+                "must be at least the provider timeout (LIGHTHOUSE_TIMEOUT_MS, {} s) plus {} s, \
+                 {} s in all",
+                call_timeout.as_secs_f64(),
+                (LEASE_MARGIN + LEASE_ROOM).as_secs(),
+                least.as_secs_f64().ceil()
+            ),
+        );
+    }
+    if worker.heartbeat >= worker.lease {
+        reader.problem(
+            "ITF_HEARTBEAT_SECONDS",
+            "must be shorter than ITF_LEASE_SECONDS",
+        );
     }
 }

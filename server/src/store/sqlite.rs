@@ -98,6 +98,16 @@ impl SqliteStore {
 
 type Tx<'a> = sqlx::Transaction<'a, Sqlite>;
 
+/// The database's clock, in the stored format (`Time`): leases follow it.
+const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')";
+/// The database's clock plus the modifier bound as ?4 (`seconds_from_now`).
+const LATER: &str = "strftime('%Y-%m-%dT%H:%M:%f000Z', 'now', ?4)";
+
+/// A date modifier of SQLite's: `+25.000 seconds`.
+fn seconds_from_now(span: std::time::Duration) -> String {
+    format!("+{:.3} seconds", span.as_secs_f64())
+}
+
 async fn request_by_id(
     executor: impl sqlx::SqliteExecutor<'_>,
     id: &str,
@@ -319,30 +329,27 @@ impl Store for SqliteStore {
     async fn claim_jobs(
         &self,
         owner: &str,
-        now: DateTime<Utc>,
         lease: std::time::Duration,
         limit: u32,
     ) -> Result<Vec<ClaimedJob>, StoreError> {
         let token = uuid::Uuid::new_v4().to_string();
-        let expires = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
         let mut tx = self.writer.begin().await?;
-        let claimed = sqlx::query_as::<_, ClaimedRow>(
+        let claimed = sqlx::query_as::<_, ClaimedRow>(&format!(
             "UPDATE jobs SET state = ?1, attempts = attempts + 1,
                  taken_over = (state = ?1), lease_owner = ?2, lease_token = ?3,
-                 lease_expires_at = ?4, updated_at = ?5
+                 lease_expires_at = {LATER}, updated_at = {NOW}
              WHERE id IN (
                  SELECT id FROM jobs
-                 WHERE (state = ?6 AND run_at <= ?5)
-                    OR (state = ?1 AND lease_expires_at < ?5)
+                 WHERE (state = ?5 AND run_at <= {NOW})
+                    OR (state = ?1 AND lease_expires_at < {NOW})
                  ORDER BY received_at
-                 LIMIT ?7)
-             RETURNING id, request_id, attempts, taken_over",
-        )
+                 LIMIT ?6)
+             RETURNING id, request_id, attempts, taken_over"
+        ))
         .bind(JobState::Running.as_str())
         .bind(owner)
         .bind(&token)
-        .bind(Time(expires))
-        .bind(Time(now))
+        .bind(seconds_from_now(lease))
         .bind(JobState::Queued.as_str())
         .bind(i64::from(limit))
         .fetch_all(&mut *tx)
@@ -357,6 +364,26 @@ impl Store for SqliteStore {
         tx.commit().await?;
         jobs.sort_by_key(|job| job.request.received_at);
         Ok(jobs)
+    }
+
+    #[tracing::instrument(skip_all, fields(job_id = %job_id))]
+    async fn renew_lease(
+        &self,
+        job_id: &str,
+        lease_token: &str,
+        lease: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        let renewed = sqlx::query(&format!(
+            "UPDATE jobs SET lease_expires_at = {LATER}
+             WHERE id = ?1 AND lease_token = ?2 AND state = ?3"
+        ))
+        .bind(job_id)
+        .bind(lease_token)
+        .bind(JobState::Running.as_str())
+        .bind(seconds_from_now(lease))
+        .execute(&self.writer)
+        .await?;
+        Ok(renewed.rows_affected() == 1)
     }
 
     #[tracing::instrument(skip_all, fields(job_id = %job_id))]

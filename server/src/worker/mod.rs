@@ -2,6 +2,7 @@
 //! retrying transient failures with backoff for as long as it takes.
 
 mod backoff;
+mod lease;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,8 +13,9 @@ use tokio::task::JoinSet;
 
 pub use backoff::retry_delay;
 
-use crate::provider::{Call, LighthouseClient, Outcome};
+use crate::provider::{Call, Fenced, LighthouseClient, Outcome};
 use crate::store::{Attempt, CallKind, ClaimedJob, ConfirmedItf, JobOutcome, Store};
+use lease::Lease;
 
 #[derive(Debug, Clone, Copy)]
 pub struct WorkerSettings {
@@ -21,8 +23,13 @@ pub struct WorkerSettings {
     pub concurrency: usize,
     /// Longest wait between two attempts, unless the provider asks for more.
     pub retry_max_delay: Duration,
-    /// How long a claimed job stays ours; longer than any one turn takes.
+    /// How long a claimed job stays ours without a renewal, by the
+    /// database's clock; longer than one provider request.
     pub lease: Duration,
+    /// How often a turn under way renews its lease.
+    pub heartbeat: Duration,
+    /// The longest one provider request may take.
+    pub call_timeout: Duration,
     /// How often to look for due jobs when nothing wakes the worker.
     pub poll: Duration,
 }
@@ -84,10 +91,12 @@ impl Worker {
             let claimed = self.claim(slots.available_permits()).await;
             let idle = claimed.is_empty();
             for job in claimed {
-                let permit = slots.clone().acquire_owned().await.expect("never closed");
+                let Ok(permit) = slots.clone().acquire_owned().await else {
+                    break;
+                };
                 let worker = self.clone();
                 turns.spawn(async move {
-                    let paused = worker.turn(job).await;
+                    let paused = worker.contained_turn(job).await;
                     drop(permit);
                     paused
                 });
@@ -120,7 +129,7 @@ impl Worker {
         let limit = u32::try_from(free).unwrap_or(u32::MAX);
         match self
             .store
-            .claim_jobs(&self.owner, Utc::now(), self.settings.lease, limit)
+            .claim_jobs(&self.owner, self.settings.lease, limit)
             .await
         {
             Ok(jobs) => jobs,
@@ -131,29 +140,89 @@ impl Worker {
         }
     }
 
-    /// One turn of a job. Returns whether the provider refused our
-    /// credentials, so that the worker pauses.
+    /// A turn in a task of its own: if it panics, whatever a provider header
+    /// or body held, the job is put back to be tried again later, with an
+    /// alert, instead of staying leased to a turn that no longer runs.
+    async fn contained_turn(self: Arc<Self>, job: ClaimedJob) -> bool {
+        let (job_id, lease_token) = (job.id.clone(), job.lease_token.clone());
+        let request_id = job.request.id.clone();
+        let worker = self.clone();
+        match tokio::spawn(async move { worker.turn(job).await }).await {
+            Ok(paused) => paused,
+            Err(failure) => {
+                tracing::error!(
+                    alert = true,
+                    %request_id,
+                    %job_id,
+                    panicked = failure.is_panic(),
+                    "a turn failed; its job is put back to be tried again"
+                );
+                let retry = JobOutcome::Retry {
+                    run_at: later(self.settings.retry_max_delay),
+                    error: "the worker failed while working on this request; retrying".to_owned(),
+                };
+                if let Err(error) = self
+                    .store
+                    .finish_job(&job_id, &lease_token, Utc::now(), &retry)
+                    .await
+                {
+                    tracing::error!(%error, %job_id, "could not put the job back; its lease will run out");
+                }
+                false
+            }
+        }
+    }
+
+    /// One turn of a job, under its lease. Returns whether the provider
+    /// refused our credentials, so that the worker pauses.
     #[tracing::instrument(
         name = "turn",
         skip_all,
         fields(request_id = %job.request.id, job_id = %job.id, attempt = job.attempts)
     )]
     async fn turn(&self, job: ClaimedJob) -> bool {
+        let lease = Lease::new(
+            self.store.clone(),
+            &job,
+            self.settings.lease,
+            self.settings.call_timeout,
+        );
+        let _heartbeat = lease.keep_alive(self.settings.heartbeat);
+        match self.calls(&job, lease.as_ref()).await {
+            Ok(outcome) => {
+                let paused = matches!(outcome, Outcome::AuthFailure);
+                let result = match outcome {
+                    Outcome::Active(itf) | Outcome::Created(itf) => {
+                        JobOutcome::Confirmed(ConfirmedItf::from(&itf))
+                    }
+                    other => self.after_failure(&job, other),
+                };
+                self.finish(&job, result).await;
+                paused
+            }
+            Err(Fenced) => {
+                // Nothing was sent; whoever holds the lease now, or next,
+                // asks the provider afresh.
+                tracing::warn!("the turn stopped before its request: the lease is not ours to use");
+                false
+            }
+        }
+    }
+
+    /// The calls of a turn: the look for an active ITF (a first attempt
+    /// right after a 404 may skip it), then the creation. Returns the last
+    /// call's outcome.
+    async fn calls(&self, job: &ClaimedJob, lease: &Lease) -> Result<Outcome, Fenced> {
         let request = &job.request;
         let first_attempt = job.attempts == 1 && !job.taken_over;
-        let skip_get = first_attempt && self.none_active_just_seen(&job).await;
+        let skip_get = first_attempt && self.none_active_just_seen(job).await;
         if !skip_get {
             let call = self
                 .client
-                .active_itf_call(&request.icn, request.itf_type)
-                .await;
-            self.record(&job, CallKind::Get, &call).await;
+                .active_itf_call(&request.icn, request.itf_type, lease)
+                .await?;
+            self.record(job, CallKind::Get, &call).await;
             match call.outcome {
-                Outcome::Active(itf) => {
-                    return self
-                        .finish(&job, JobOutcome::Confirmed(ConfirmedItf::from(&itf)))
-                        .await;
-                }
                 Outcome::NoneActive => {
                     if let Err(error) = self
                         .store
@@ -163,19 +232,15 @@ impl Worker {
                         tracing::warn!(%error, "could not note the provider's 404");
                     }
                 }
-                other => return self.finish(&job, self.after_failure(&job, other)).await,
+                other => return Ok(other),
             }
         }
         let call = self
             .client
-            .create_itf_call(&request.icn, request.itf_type, None)
-            .await;
-        self.record(&job, CallKind::Post, &call).await;
-        let outcome = match call.outcome {
-            Outcome::Created(itf) => JobOutcome::Confirmed(ConfirmedItf::from(&itf)),
-            other => self.after_failure(&job, other),
-        };
-        self.finish(&job, outcome).await
+            .create_itf_call(&request.icn, request.itf_type, None, lease)
+            .await?;
+        self.record(job, CallKind::Post, &call).await;
+        Ok(call.outcome)
     }
 
     async fn none_active_just_seen(&self, job: &ClaimedJob) -> bool {
@@ -208,8 +273,7 @@ impl Worker {
             Outcome::Transient { retry_after } => {
                 let delay = retry_delay(job.attempts, self.settings.retry_max_delay, retry_after);
                 JobOutcome::Retry {
-                    run_at: now
-                        + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX),
+                    run_at: later(delay),
                     error: "the provider did not answer in time or failed; retrying".to_owned(),
                 }
             }
@@ -236,10 +300,8 @@ impl Worker {
         }
     }
 
-    /// Writes the turn's result while we still hold the lease. Returns
-    /// whether the worker should pause.
-    async fn finish(&self, job: &ClaimedJob, outcome: JobOutcome) -> bool {
-        let pause = matches!(outcome, JobOutcome::Release { .. });
+    /// Writes the turn's result while we still hold the lease.
+    async fn finish(&self, job: &ClaimedJob, outcome: JobOutcome) {
         match self
             .store
             .finish_job(&job.id, &job.lease_token, Utc::now(), &outcome)
@@ -258,6 +320,14 @@ impl Worker {
                 "could not save a job's result; it will be taken up again when its lease runs out"
             ),
         }
-        pause
     }
+}
+
+/// `delay` from now; far delays are held to the latest time there is
+/// rather than overflowing.
+fn later(delay: Duration) -> chrono::DateTime<Utc> {
+    chrono::Duration::from_std(delay)
+        .ok()
+        .and_then(|delay| Utc::now().checked_add_signed(delay))
+        .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC)
 }

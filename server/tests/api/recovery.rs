@@ -5,83 +5,18 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::process::AppProcess;
+use crate::support::process::{by_user, request_itf, wait_until_all_active, AppProcess};
 use crate::support::provider::Rig;
 use crate::support::TestDb;
 use futures_util::StreamExt;
 use itf_app::development::test_veteran;
 use itf_app::domain::ItfType;
 use itf_server::store::RequestState;
-use reqwest::StatusCode;
 use serde_json::json;
 
 /// A standalone simulator that outlives the app processes.
 async fn simulator() -> Rig {
     Rig::start(100_000, Duration::from_secs(5)).await
-}
-
-/// Each veteran's compensation ITFs at the simulator, and POSTs made for them.
-async fn by_user(simulator: &Rig) -> std::collections::HashMap<String, (usize, u64)> {
-    simulator.ledger().await["veterans"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| v["type"] == "compensation")
-        .map(|v| {
-            (
-                v["user"].as_str().unwrap().to_owned(),
-                (
-                    v["itfs"].as_array().unwrap().len(),
-                    v["posts"].as_u64().unwrap(),
-                ),
-            )
-        })
-        .collect()
-}
-
-/// Signs `user` in at `app` and asks for a compensation ITF; 202 expected.
-async fn request_itf(app: &str, user: &str) {
-    let client = crate::support::client();
-    let signed_in = client
-        .post(format!("{app}/sign-in/mock"))
-        .form(&[("user", user)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
-    let answer = client
-        .post(format!("{app}/v0/intent_to_file/compensation"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), StatusCode::ACCEPTED, "{user}");
-}
-
-/// Waits until every user's compensation request is active in the store.
-async fn wait_until_all_active(db: &TestDb, users: &[String], within: Duration) {
-    let store = db.store().await;
-    let started = Instant::now();
-    loop {
-        let mut pending = 0;
-        for user in users {
-            let icn = test_veteran(user).unwrap().icn;
-            let request = store
-                .latest_request(&icn, ItfType::Compensation)
-                .await
-                .unwrap();
-            if request.map(|r| r.state) != Some(RequestState::Active) {
-                pending += 1;
-            }
-        }
-        if pending == 0 {
-            return;
-        }
-        assert!(
-            started.elapsed() < within,
-            "{pending} requests not active after {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
 }
 
 /// Acceptance 5: ten requests queued with the provider down survive a
@@ -102,7 +37,7 @@ async fn queued_requests_survive_a_killed_process(db: TestDb, first_user: u32) {
 
     let _second = AppProcess::against_simulator(&db.url(), &simulator.base).await;
     simulator.set_mode(json!({"mode": "up"})).await;
-    wait_until_all_active(&db, &users, Duration::from_secs(40)).await;
+    wait_until_all_active(&db.store().await, &users, Duration::from_secs(40)).await;
     let at_simulator = by_user(&simulator).await;
     for user in &users {
         assert_eq!(
@@ -142,7 +77,7 @@ async fn two_instances_share_the_work_without_doubling_it() {
         })
         .await;
 
-    wait_until_all_active(&db, &users, Duration::from_secs(120)).await;
+    wait_until_all_active(&db.store().await, &users, Duration::from_secs(120)).await;
     let at_simulator = by_user(&simulator).await;
     let mut retried = 0;
     for user in &users {

@@ -200,6 +200,8 @@ fn open(intake: Intake) -> (ItfRequest, bool) {
 }
 
 const LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+/// A lease short enough to run out within a test.
+const SHORT_LEASE: std::time::Duration = std::time::Duration::from_secs(1);
 
 async fn intake_records_a_pending_request_and_one_job(store: Arc<dyn Store>) {
     let vet = veteran("vet-no-itf");
@@ -258,21 +260,19 @@ async fn concurrent_intakes_for_one_veteran_make_one_request(store: Arc<dyn Stor
 async fn a_claimed_job_is_leased_to_one_worker(store: Arc<dyn Store>) {
     let vet = veteran("load-12");
     let (intake, _) = open(store.intake(&new_request(&vet, now())).await.unwrap());
-    let claimed = store.claim_jobs("a", now(), LEASE, 10).await.unwrap();
+    let claimed = store.claim_jobs("a", SHORT_LEASE, 10).await.unwrap();
     assert_eq!(claimed.len(), 1);
     let job = &claimed[0];
     assert_eq!(job.request.id, intake.id);
     assert_eq!(job.attempts, 1);
     assert!(!job.taken_over);
-    assert!(store
-        .claim_jobs("b", now(), LEASE, 10)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(store.claim_jobs("b", LEASE, 10).await.unwrap().is_empty());
 
-    // The lease runs out: another worker takes the job over.
-    let later = now() + Duration::seconds(61);
-    let taken = store.claim_jobs("b", later, LEASE, 10).await.unwrap();
+    // The lease runs out, by the database's clock: another worker takes the
+    // job over.
+    tokio::time::sleep(SHORT_LEASE + std::time::Duration::from_millis(300)).await;
+    let later = now();
+    let taken = store.claim_jobs("b", LEASE, 10).await.unwrap();
     assert_eq!(taken.len(), 1);
     assert!(taken[0].taken_over);
     assert_eq!(taken[0].attempts, 2);
@@ -312,22 +312,45 @@ async fn a_claimed_job_is_leased_to_one_worker(store: Arc<dyn Store>) {
         .unwrap()
         .unwrap();
     assert_eq!(record.itf, Some(confirmed()));
-    assert!(store
-        .claim_jobs("c", later + Duration::hours(1), LEASE, 10)
+    assert!(store.claim_jobs("c", LEASE, 10).await.unwrap().is_empty());
+}
+
+async fn a_lease_is_renewed_only_by_its_holder(store: Arc<dyn Store>) {
+    let vet = veteran("load-16");
+    store.intake(&new_request(&vet, now())).await.unwrap();
+    let job = store
+        .claim_jobs("a", SHORT_LEASE, 1)
         .await
         .unwrap()
-        .is_empty());
+        .remove(0);
+    assert!(!store
+        .renew_lease(&job.id, "not-the-token", LEASE)
+        .await
+        .unwrap());
+    assert!(store
+        .renew_lease(&job.id, &job.lease_token, LEASE)
+        .await
+        .unwrap());
+    // Renewed past the short lease: nobody takes it over.
+    tokio::time::sleep(SHORT_LEASE + std::time::Duration::from_millis(300)).await;
+    assert!(store.claim_jobs("b", LEASE, 1).await.unwrap().is_empty());
+    let done = JobOutcome::Confirmed(confirmed());
+    assert!(store
+        .finish_job(&job.id, &job.lease_token, now(), &done)
+        .await
+        .unwrap());
+    assert!(!store
+        .renew_lease(&job.id, &job.lease_token, LEASE)
+        .await
+        .unwrap());
+    assert_eq!(store.job_counts().await.unwrap().done, 1);
 }
 
 async fn a_retried_job_waits_for_its_time(store: Arc<dyn Store>) {
     let vet = veteran("load-13");
     store.intake(&new_request(&vet, now())).await.unwrap();
-    let job = store
-        .claim_jobs("a", now(), LEASE, 1)
-        .await
-        .unwrap()
-        .remove(0);
-    let run_at = now() + Duration::seconds(30);
+    let job = store.claim_jobs("a", LEASE, 1).await.unwrap().remove(0);
+    let run_at = now() + Duration::seconds(1);
     let retry = JobOutcome::Retry {
         run_at,
         error: "provider down".to_owned(),
@@ -336,12 +359,9 @@ async fn a_retried_job_waits_for_its_time(store: Arc<dyn Store>) {
         .finish_job(&job.id, &job.lease_token, now(), &retry)
         .await
         .unwrap());
-    assert!(store
-        .claim_jobs("a", now(), LEASE, 1)
-        .await
-        .unwrap()
-        .is_empty());
-    let again = store.claim_jobs("a", run_at, LEASE, 1).await.unwrap();
+    assert!(store.claim_jobs("a", LEASE, 1).await.unwrap().is_empty());
+    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    let again = store.claim_jobs("a", LEASE, 1).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].attempts, 2);
     assert!(!again[0].taken_over);
@@ -354,17 +374,13 @@ async fn a_retried_job_waits_for_its_time(store: Arc<dyn Store>) {
 async fn a_released_job_does_not_count_as_an_attempt(store: Arc<dyn Store>) {
     let vet = veteran("load-14");
     store.intake(&new_request(&vet, now())).await.unwrap();
-    let job = store
-        .claim_jobs("a", now(), LEASE, 1)
-        .await
-        .unwrap()
-        .remove(0);
+    let job = store.claim_jobs("a", LEASE, 1).await.unwrap().remove(0);
     let release = JobOutcome::Release { run_at: now() };
     assert!(store
         .finish_job(&job.id, &job.lease_token, now(), &release)
         .await
         .unwrap());
-    let again = store.claim_jobs("a", now(), LEASE, 1).await.unwrap();
+    let again = store.claim_jobs("a", LEASE, 1).await.unwrap();
     assert_eq!(again[0].attempts, 1);
     assert_eq!(again[0].request.state, RequestState::Pending);
 }
@@ -372,11 +388,7 @@ async fn a_released_job_does_not_count_as_an_attempt(store: Arc<dyn Store>) {
 async fn a_refused_request_needs_attention_and_stays_open(store: Arc<dyn Store>) {
     let vet = veteran("vet-unknown");
     let (intake, _) = open(store.intake(&new_request(&vet, now())).await.unwrap());
-    let job = store
-        .claim_jobs("a", now(), LEASE, 1)
-        .await
-        .unwrap()
-        .remove(0);
+    let job = store.claim_jobs("a", LEASE, 1).await.unwrap().remove(0);
     let refused = JobOutcome::NeedsAttention {
         error: "Resource not found: Veteran ID not found".to_owned(),
     };
@@ -386,11 +398,7 @@ async fn a_refused_request_needs_attention_and_stays_open(store: Arc<dyn Store>)
         .unwrap());
     let request = store.request(&intake.id).await.unwrap().unwrap();
     assert_eq!(request.state, RequestState::NeedsAttention);
-    assert!(store
-        .claim_jobs("a", now() + Duration::days(1), LEASE, 1)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(store.claim_jobs("a", LEASE, 1).await.unwrap().is_empty());
     let (again, created) = open(store.intake(&new_request(&vet, now())).await.unwrap());
     assert!(!created);
     assert_eq!(again.id, intake.id);
@@ -406,7 +414,7 @@ async fn jobs_are_claimed_oldest_received_first(store: Arc<dyn Store>) {
             .unwrap();
     }
     let order: Vec<String> = store
-        .claim_jobs("a", now(), LEASE, 2)
+        .claim_jobs("a", LEASE, 2)
         .await
         .unwrap()
         .into_iter()
@@ -418,11 +426,7 @@ async fn jobs_are_claimed_oldest_received_first(store: Arc<dyn Store>) {
 async fn attempts_and_records_read_back(store: Arc<dyn Store>) {
     let vet = veteran("load-15");
     let (intake, _) = open(store.intake(&new_request(&vet, now())).await.unwrap());
-    let job = store
-        .claim_jobs("a", now(), LEASE, 1)
-        .await
-        .unwrap()
-        .remove(0);
+    let job = store.claim_jobs("a", LEASE, 1).await.unwrap().remove(0);
     let attempt = Attempt {
         request_id: intake.id.clone(),
         job_id: job.id.clone(),
@@ -505,6 +509,7 @@ conformance!(
     intake_records_a_pending_request_and_one_job,
     concurrent_intakes_for_one_veteran_make_one_request,
     a_claimed_job_is_leased_to_one_worker,
+    a_lease_is_renewed_only_by_its_holder,
     a_retried_job_waits_for_its_time,
     a_released_job_does_not_count_as_an_attempt,
     a_refused_request_needs_attention_and_stays_open,

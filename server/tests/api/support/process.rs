@@ -5,6 +5,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use itf_app::development::test_veteran;
+use itf_app::domain::ItfType;
+use itf_server::store::RequestState;
 use reqwest::StatusCode;
 
 pub struct AppProcess {
@@ -86,5 +89,72 @@ impl Drop for AppProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Each veteran's compensation ITFs at the simulator, and POSTs made for them.
+pub async fn by_user(
+    simulator: &super::provider::Rig,
+) -> std::collections::HashMap<String, (usize, u64)> {
+    simulator.ledger().await["veterans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["type"] == "compensation")
+        .map(|v| {
+            (
+                v["user"].as_str().unwrap().to_owned(),
+                (
+                    v["itfs"].as_array().unwrap().len(),
+                    v["posts"].as_u64().unwrap(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Signs `user` in at `app` and asks for a compensation ITF; 202 expected.
+pub async fn request_itf(app: &str, user: &str) {
+    let client = super::client();
+    let signed_in = client
+        .post(format!("{app}/sign-in/mock"))
+        .form(&[("user", user)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let answer = client
+        .post(format!("{app}/v0/intent_to_file/compensation"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::ACCEPTED, "{user}");
+}
+
+/// Waits until every user's compensation request is active in `store`;
+/// a store that does not answer yet (restarting) counts as not yet.
+pub async fn wait_until_all_active(
+    store: &std::sync::Arc<dyn itf_server::store::Store>,
+    users: &[String],
+    within: Duration,
+) {
+    let started = Instant::now();
+    loop {
+        let mut pending = 0;
+        for user in users {
+            let icn = test_veteran(user).unwrap().icn;
+            let request = store.latest_request(&icn, ItfType::Compensation).await;
+            if request.ok().flatten().map(|r| r.state) != Some(RequestState::Active) {
+                pending += 1;
+            }
+        }
+        if pending == 0 {
+            return;
+        }
+        assert!(
+            started.elapsed() < within,
+            "{pending} requests not active after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
