@@ -3,13 +3,12 @@
 //! `router`, only where rule 7 allows: in development, with the simulator
 //! as the provider. Production types know nothing of them.
 
-mod outage;
 mod review;
 mod sign_in;
 pub mod simulator;
 
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use axum::routing::post;
@@ -20,7 +19,7 @@ pub use simulator::{DevelopmentKey, KeyError, Simulator};
 use crate::config::{Config, Provider, SIMULATOR_ROOT};
 use crate::intake::DelayThreshold;
 use crate::provider::{ClientSettings, TOKEN_PATH};
-use crate::store::Store;
+use crate::store::Gate;
 use crate::web::WebState;
 
 /// The client id the app uses with the simulator.
@@ -63,9 +62,9 @@ impl Development {
         }))
     }
 
-    /// The store, behind the review page's outage switch.
-    pub fn store(&self, store: Arc<dyn Store>) -> Arc<dyn Store> {
-        Arc::new(outage::OutageSwitch::new(store, self.outage.clone()))
+    /// The review page's outage switch, as the store's gate.
+    pub fn gate(&self) -> Arc<dyn Gate> {
+        Arc::new(OutageSwitch(self.outage.clone()))
     }
 
     /// How the provider client reaches the simulator; `app_addr` is where
@@ -87,6 +86,7 @@ impl Development {
             key_id: None,
             scopes: config.provider.scopes.clone(),
             timeouts: config.provider.timeouts,
+            retry_after_cap: config.provider.retry_after_cap,
         }
     }
 
@@ -120,5 +120,14 @@ impl Development {
             );
         }
         router
+    }
+}
+
+/// Makes our database look down while set, for review of `unavailable`.
+struct OutageSwitch(Arc<AtomicBool>);
+
+impl Gate for OutageSwitch {
+    fn open(&self) -> bool {
+        !self.0.load(Ordering::Relaxed)
     }
 }

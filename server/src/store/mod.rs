@@ -2,6 +2,7 @@
 //! implementation. Both pass the same conformance suite
 //! (`tests/store_conformance.rs`).
 
+mod bounded;
 mod model;
 mod postgres;
 mod sqlite;
@@ -13,6 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use itf_app::domain::{Icn, ItfType, Veteran};
 
+pub use bounded::{AlwaysOpen, Bounded, Gate};
 pub use model::{
     Attempt, AttemptOutcome, CallKind, ClaimedJob, ConfirmedItf, Intake, ItfRequest, JobCounts,
     JobOutcome, JobState, JobUpdate, NewRequest, ProviderRecord, RequestState, RequestUpdate,
@@ -25,13 +27,20 @@ use crate::session_token::SessionTokenHash;
 
 /// How long a request path waits for a database connection before it gives
 /// up, so that a dead database gives a quick, clear error.
-pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
+/// How long any one store call may take, connection included; PostgreSQL
+/// also stops a statement after as long.
+pub const CALL_TIME_LIMIT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database could not be reached in time; retrying later may work.
     #[error("the database is unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
+    /// The database did not answer in time: stopped, unreachable, or its
+    /// connections hanging.
+    #[error("the database did not answer within {0:?}")]
+    TimedOut(Duration),
     #[error("a database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("a database query failed: {0}")]
@@ -48,6 +57,7 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
             | sqlx::Error::WorkerCrashed => Self::Unavailable(error),
             sqlx::Error::Database(ref db)
                 // SQLite: the database is locked beyond the busy timeout, or
@@ -57,9 +67,15 @@ impl From<sqlx::Error> for StoreError {
                 Self::Unavailable(error)
             }
             sqlx::Error::Database(ref db)
-                // PostgreSQL's "cannot connect now" and "admin shutdown"
-                // classes: the server is starting or stopping.
-                if db.code().is_some_and(|code| code.starts_with("57P")) =>
+                // PostgreSQL: connection exceptions (08), the server starting
+                // or stopping (57P), a statement stopped by its time limit
+                // (57014), too many connections (53300), and a read-only
+                // server, such as a standby during failover (25006).
+                if db.code().is_some_and(|code| {
+                    code.starts_with("08")
+                        || code.starts_with("57P")
+                        || matches!(code.as_ref(), "57014" | "53300" | "25006")
+                }) =>
             {
                 Self::Unavailable(error)
             }
@@ -74,7 +90,7 @@ impl From<sqlx::Error> for StoreError {
 
 impl StoreError {
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::Unavailable(_))
+        matches!(self, Self::Unavailable(_) | Self::TimedOut(_))
     }
 }
 
@@ -129,14 +145,24 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<ItfRequest>, StoreError>;
 
     /// Leases up to `limit` jobs that are due, or whose lease ran out, oldest
-    /// `received_at` first.
+    /// `received_at` first, for `lease` by the database's clock: instances
+    /// whose clocks disagree still agree on who holds a job.
     async fn claim_jobs(
         &self,
         owner: &str,
-        now: DateTime<Utc>,
         lease: std::time::Duration,
         limit: u32,
     ) -> Result<Vec<ClaimedJob>, StoreError>;
+
+    /// Extends the job's lease to `lease` from now, by the database's clock,
+    /// only if `lease_token` still holds it: the check and the renewal are
+    /// one statement. Returns whether it did.
+    async fn renew_lease(
+        &self,
+        job_id: &str,
+        lease_token: &str,
+        lease: std::time::Duration,
+    ) -> Result<bool, StoreError>;
 
     /// Ends the job's turn, only if `lease_token` still holds its lease;
     /// returns whether it did.
@@ -181,12 +207,14 @@ pub trait Store: Send + Sync + 'static {
     async fn job_counts(&self) -> Result<JobCounts, StoreError>;
 }
 
-/// Opens the store `DATABASE_URL` names. Connections are made lazily, so
-/// that an instance starts, and answers `/readyz` with 503, while its
-/// database is down.
-pub fn open(url: &DatabaseUrl) -> Result<Arc<dyn Store>, StoreError> {
-    Ok(match url {
+/// Opens the store `DATABASE_URL` names, every call within
+/// `CALL_TIME_LIMIT` and behind `gate`. Connections are made lazily, so that
+/// an instance starts, and answers `/readyz` with 503, while its database
+/// is down.
+pub fn open(url: &DatabaseUrl, gate: Arc<dyn Gate>) -> Result<Arc<dyn Store>, StoreError> {
+    let store: Arc<dyn Store> = match url {
         DatabaseUrl::Postgres(url) => Arc::new(PostgresStore::open(url)?),
         DatabaseUrl::Sqlite(url) => Arc::new(SqliteStore::open(url)?),
-    })
+    };
+    Ok(Arc::new(Bounded::new(store, CALL_TIME_LIMIT, gate)))
 }

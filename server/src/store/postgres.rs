@@ -25,16 +25,25 @@ pub const JOBS_CHANNEL: &str = "itf_jobs";
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// The same database without the statement time limit, for migrations,
+    /// which may take long.
+    unlimited: PgConnectOptions,
 }
 
 impl PostgresStore {
     pub fn open(url: &str) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url).map_err(StoreError::Query)?;
+        let unlimited = PgConnectOptions::from_str(url).map_err(StoreError::Query)?;
+        // A statement the server cannot finish in time is stopped there
+        // too, so that a struggling database frees its connections.
+        let limit = format!("{}ms", super::CALL_TIME_LIMIT.as_millis());
+        let options = unlimited
+            .clone()
+            .options([("statement_timeout", limit.as_str())]);
         let pool = PgPoolOptions::new()
             .max_connections(20)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options);
-        Ok(Self { pool })
+        Ok(Self { pool, unlimited })
     }
 }
 
@@ -161,9 +170,13 @@ impl Store for PostgresStore {
     async fn migrate(&self) -> Result<(), StoreError> {
         // Surface an unreachable database as such, not as a migration fault.
         self.ping().await?;
-        sqlx::migrate!("../migrations/postgres")
-            .run(&self.pool)
-            .await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(self.unlimited.clone());
+        let migrated = sqlx::migrate!("../migrations/postgres").run(&pool).await;
+        pool.close().await;
+        migrated?;
         Ok(())
     }
 
@@ -278,31 +291,28 @@ impl Store for PostgresStore {
     async fn claim_jobs(
         &self,
         owner: &str,
-        now: DateTime<Utc>,
         lease: std::time::Duration,
         limit: u32,
     ) -> Result<Vec<ClaimedJob>, StoreError> {
         let token = uuid::Uuid::new_v4().to_string();
-        let expires = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
         let mut tx = self.pool.begin().await?;
         let claimed = sqlx::query_as::<_, ClaimedRow>(
             "UPDATE jobs SET state = $1, attempts = attempts + 1,
                  taken_over = (state = $1), lease_owner = $2, lease_token = $3,
-                 lease_expires_at = $4, updated_at = $5
+                 lease_expires_at = now() + make_interval(secs => $4), updated_at = now()
              WHERE id IN (
                  SELECT id FROM jobs
-                 WHERE (state = $6 AND run_at <= $5)
-                    OR (state = $1 AND lease_expires_at < $5)
+                 WHERE (state = $5 AND run_at <= now())
+                    OR (state = $1 AND lease_expires_at < now())
                  ORDER BY received_at
-                 LIMIT $7
+                 LIMIT $6
                  FOR UPDATE SKIP LOCKED)
              RETURNING id, request_id, attempts::BIGINT AS attempts, taken_over",
         )
         .bind(JobState::Running.as_str())
         .bind(owner)
         .bind(&token)
-        .bind(expires)
-        .bind(now)
+        .bind(lease.as_secs_f64())
         .bind(JobState::Queued.as_str())
         .bind(i64::from(limit))
         .fetch_all(&mut *tx)
@@ -317,6 +327,26 @@ impl Store for PostgresStore {
         tx.commit().await?;
         jobs.sort_by_key(|job| job.request.received_at);
         Ok(jobs)
+    }
+
+    #[tracing::instrument(skip_all, fields(job_id = %job_id))]
+    async fn renew_lease(
+        &self,
+        job_id: &str,
+        lease_token: &str,
+        lease: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        let renewed = sqlx::query(
+            "UPDATE jobs SET lease_expires_at = clock_timestamp() + make_interval(secs => $4)
+             WHERE id = $1 AND lease_token = $2 AND state = $3",
+        )
+        .bind(job_id)
+        .bind(lease_token)
+        .bind(JobState::Running.as_str())
+        .bind(lease.as_secs_f64())
+        .execute(&self.pool)
+        .await?;
+        Ok(renewed.rows_affected() == 1)
     }
 
     #[tracing::instrument(skip_all, fields(job_id = %job_id))]

@@ -10,10 +10,13 @@ mod support;
 
 mod cli;
 mod contract;
+mod faults;
 mod http;
 mod intake;
+mod leases;
 mod logs;
 mod provider;
+mod provider_answers;
 mod provider_logs;
 mod recovery;
 mod store_conformance;

@@ -75,6 +75,39 @@ impl Cluster {
         );
     }
 
+    /// Stops every process of the cluster (SIGSTOP) without ending its
+    /// connections: a database that hangs.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a frozen cluster go on (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid_file = std::fs::read_to_string(format!("{}/postmaster.pid", self.data()))
+            .expect("the cluster runs");
+        let postmaster = pid_file.lines().next().expect("a pid").trim().to_owned();
+        let children = Command::new("pgrep")
+            .args(["-P", &postmaster])
+            .output()
+            .expect("pgrep runs");
+        let mut pids = vec![postmaster];
+        pids.extend(
+            String::from_utf8_lossy(&children.stdout)
+                .split_whitespace()
+                .map(str::to_owned),
+        );
+        let status = Command::new("kill")
+            .arg(signal)
+            .args(&pids)
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal} {pids:?}");
+    }
+
     fn data(&self) -> String {
         format!("{}/data", self.dir.path().display())
     }

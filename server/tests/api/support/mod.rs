@@ -70,7 +70,8 @@ impl TestDb {
     /// A migrated store on this database.
     pub async fn store(&self) -> Arc<dyn Store> {
         let config = TestConfig::on(&self.url()).build();
-        let store = store::open(&config.database).expect("the store opens");
+        let store =
+            store::open(&config.database, Arc::new(store::AlwaysOpen)).expect("the store opens");
         store.migrate().await.expect("migrations run");
         store
     }

@@ -1,50 +1,78 @@
-//! A store that can be made to look down, for UX review of the
-//! `unavailable` state.
+//! Every store call within a time limit. A database that does not answer
+//! in time (stopped, unreachable, its connections hanging) is
+//! `Unavailable`, never a hang, so that pages show `unavailable` and the
+//! REST API answers 503 at once. A `Gate` can make the database look down.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use itf_app::domain::{Icn, ItfType};
 
-use crate::session_token::SessionTokenHash;
-use crate::store::{
+use super::{
     Attempt, ClaimedJob, ConfirmedItf, Intake, ItfRequest, JobCounts, JobOutcome, NewRequest,
     ProviderRecord, Session, Store, StoreError,
 };
+use crate::session_token::SessionTokenHash;
 
-pub struct OutageSwitch {
-    inner: Arc<dyn Store>,
-    down: Arc<AtomicBool>,
+/// Whether the database may be used at all.
+pub trait Gate: Send + Sync {
+    fn open(&self) -> bool;
 }
 
-impl OutageSwitch {
-    pub fn new(inner: Arc<dyn Store>, down: Arc<AtomicBool>) -> Self {
-        Self { inner, down }
+/// Production's gate: always open.
+pub struct AlwaysOpen;
+
+impl Gate for AlwaysOpen {
+    fn open(&self) -> bool {
+        true
+    }
+}
+
+pub struct Bounded {
+    inner: Arc<dyn Store>,
+    limit: Duration,
+    gate: Arc<dyn Gate>,
+}
+
+impl Bounded {
+    pub fn new(inner: Arc<dyn Store>, limit: Duration, gate: Arc<dyn Gate>) -> Self {
+        Self { inner, limit, gate }
     }
 
     fn up(&self) -> Result<&dyn Store, StoreError> {
-        if self.down.load(Ordering::Relaxed) {
-            Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut))
-        } else {
+        if self.gate.open() {
             Ok(self.inner.as_ref())
+        } else {
+            Err(StoreError::Unavailable(sqlx::Error::PoolTimedOut))
         }
+    }
+
+    async fn within<T>(
+        &self,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        tokio::time::timeout(self.limit, call)
+            .await
+            .unwrap_or(Err(StoreError::TimedOut(self.limit)))
     }
 }
 
 #[async_trait]
-impl Store for OutageSwitch {
+impl Store for Bounded {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
 
+    /// Not limited: migrations run at start-up and may take long.
     async fn migrate(&self) -> Result<(), StoreError> {
         self.inner.migrate().await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.up()?.ping().await
+        self.within(self.up()?.ping()).await
     }
 
     async fn create_session(
@@ -52,7 +80,7 @@ impl Store for OutageSwitch {
         token: &SessionTokenHash,
         session: &Session,
     ) -> Result<(), StoreError> {
-        self.up()?.create_session(token, session).await
+        self.within(self.up()?.create_session(token, session)).await
     }
 
     async fn find_session(
@@ -60,23 +88,23 @@ impl Store for OutageSwitch {
         token: &SessionTokenHash,
         now: DateTime<Utc>,
     ) -> Result<Option<Session>, StoreError> {
-        self.up()?.find_session(token, now).await
+        self.within(self.up()?.find_session(token, now)).await
     }
 
     async fn delete_session(&self, token: &SessionTokenHash) -> Result<(), StoreError> {
-        self.up()?.delete_session(token).await
+        self.within(self.up()?.delete_session(token)).await
     }
 
     async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.up()?.delete_expired_sessions(now).await
+        self.within(self.up()?.delete_expired_sessions(now)).await
     }
 
     async fn intake(&self, new: &NewRequest<'_>) -> Result<Intake, StoreError> {
-        self.up()?.intake(new).await
+        self.within(self.up()?.intake(new)).await
     }
 
     async fn request(&self, id: &str) -> Result<Option<ItfRequest>, StoreError> {
-        self.up()?.request(id).await
+        self.within(self.up()?.request(id)).await
     }
 
     async fn latest_request(
@@ -84,17 +112,27 @@ impl Store for OutageSwitch {
         icn: &Icn,
         itf_type: ItfType,
     ) -> Result<Option<ItfRequest>, StoreError> {
-        self.up()?.latest_request(icn, itf_type).await
+        self.within(self.up()?.latest_request(icn, itf_type)).await
     }
 
     async fn claim_jobs(
         &self,
         owner: &str,
-        now: DateTime<Utc>,
         lease: std::time::Duration,
         limit: u32,
     ) -> Result<Vec<ClaimedJob>, StoreError> {
-        self.up()?.claim_jobs(owner, now, lease, limit).await
+        self.within(self.up()?.claim_jobs(owner, lease, limit))
+            .await
+    }
+
+    async fn renew_lease(
+        &self,
+        job_id: &str,
+        lease_token: &str,
+        lease: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        self.within(self.up()?.renew_lease(job_id, lease_token, lease))
+            .await
     }
 
     async fn finish_job(
@@ -104,21 +142,20 @@ impl Store for OutageSwitch {
         now: DateTime<Utc>,
         outcome: &JobOutcome,
     ) -> Result<bool, StoreError> {
-        self.up()?
-            .finish_job(job_id, lease_token, now, outcome)
+        self.within(self.up()?.finish_job(job_id, lease_token, now, outcome))
             .await
     }
 
     async fn record_attempt(&self, attempt: &Attempt) -> Result<(), StoreError> {
-        self.up()?.record_attempt(attempt).await
+        self.within(self.up()?.record_attempt(attempt)).await
     }
 
     async fn attempts(&self, request_id: &str) -> Result<Vec<Attempt>, StoreError> {
-        self.up()?.attempts(request_id).await
+        self.within(self.up()?.attempts(request_id)).await
     }
 
     async fn job_count(&self, request_id: &str) -> Result<u64, StoreError> {
-        self.up()?.job_count(request_id).await
+        self.within(self.up()?.job_count(request_id)).await
     }
 
     async fn provider_record(
@@ -126,7 +163,7 @@ impl Store for OutageSwitch {
         icn: &Icn,
         itf_type: ItfType,
     ) -> Result<Option<ProviderRecord>, StoreError> {
-        self.up()?.provider_record(icn, itf_type).await
+        self.within(self.up()?.provider_record(icn, itf_type)).await
     }
 
     async fn record_active(
@@ -136,7 +173,8 @@ impl Store for OutageSwitch {
         itf: &ConfirmedItf,
         seen_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.up()?.record_active(icn, itf_type, itf, seen_at).await
+        self.within(self.up()?.record_active(icn, itf_type, itf, seen_at))
+            .await
     }
 
     async fn record_none_active(
@@ -145,10 +183,11 @@ impl Store for OutageSwitch {
         itf_type: ItfType,
         seen_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.up()?.record_none_active(icn, itf_type, seen_at).await
+        self.within(self.up()?.record_none_active(icn, itf_type, seen_at))
+            .await
     }
 
     async fn job_counts(&self) -> Result<JobCounts, StoreError> {
-        self.up()?.job_counts().await
+        self.within(self.up()?.job_counts()).await
     }
 }
