@@ -62,6 +62,7 @@ pub async fn set_mode(
         retry_after_seconds: None,
         quota_per_minute: None,
         token_ttl_seconds: None,
+        create_on_receipt: None,
     };
     simulator
         .set_mode(update)

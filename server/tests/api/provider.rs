@@ -544,3 +544,38 @@ async fn a_malformed_create_body_is_400_and_an_invalid_one_422() {
         .unwrap();
     assert_eq!(invalid.status(), 422);
 }
+
+/// Tests can hold a request in flight: in `slow` mode with
+/// `create_on_receipt` the ITF exists before the answer comes, and `PUT
+/// /pause` holds every answer until it is lifted.
+#[tokio::test]
+async fn a_request_can_be_held_in_flight() {
+    let rig = Rig::start(10_000, Duration::from_secs(10)).await;
+    let vet = icn("load-64001");
+    rig.set_mode(json!({"mode": "slow", "delay_ms": 3000, "create_on_receipt": true}))
+        .await;
+    let started = Instant::now();
+    let (created, ()) = tokio::join!(rig.client.create_itf(&vet, Compensation, None), async {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let held = rig.entry("load-64001", "compensation").await;
+        assert_eq!(held["itfs"].as_array().map(Vec::len), Some(1), "{held}");
+    });
+    assert!(matches!(created, Outcome::Created(_)), "{created:?}");
+    assert!(started.elapsed() >= Duration::from_secs(3));
+
+    rig.set_mode(json!({"mode": "up"})).await;
+    let pause = |paused: bool| {
+        rig.http
+            .put(format!("{}/pause", rig.base))
+            .json(&json!({ "paused": paused }))
+            .send()
+    };
+    assert_eq!(pause(true).await.unwrap().status(), 204);
+    let asked = Instant::now();
+    let (found, ()) = tokio::join!(rig.client.active_itf(&vet, Compensation), async {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(pause(false).await.unwrap().status(), 204);
+    });
+    assert!(matches!(found, Outcome::Active(_)), "{found:?}");
+    assert!(asked.elapsed() >= Duration::from_millis(1500));
+}

@@ -38,12 +38,15 @@ pub const DEFAULT_QUOTA_PER_MINUTE: u32 = 60;
 pub struct Simulator {
     state: Mutex<state::State>,
     public_key: DecodingKey,
+    /// While set, ITF calls are held after their work, before they answer.
+    paused: tokio::sync::watch::Sender<bool>,
 }
 
 impl Simulator {
     pub fn new(key: &DevelopmentKey, quota_per_minute: u32) -> Result<Self, KeyError> {
         Ok(Self {
             state: Mutex::new(state::State::seeded(quota_per_minute)),
+            paused: tokio::sync::watch::Sender::new(false),
             public_key: DecodingKey::from_rsa_pem(&key.public_pem).map_err(|_| {
                 KeyError::Malformed {
                     path: "the public key".into(),
@@ -88,6 +91,7 @@ pub fn router<S>(simulator: Arc<Simulator>) -> Router<S> {
         .route("/mode", get(get_mode).put(put_mode))
         .route("/ledger", get(get_ledger).delete(delete_ledger))
         .route("/tokens", axum::routing::delete(revoke_tokens))
+        .route("/pause", axum::routing::put(put_pause))
         .with_state(simulator)
 }
 
@@ -365,6 +369,11 @@ async fn answer(
             set_retry_after(&mut response, Duration::from_secs(mode.retry_after_seconds));
             response
         }
+        ModeKind::Slow if mode.create_on_receipt => {
+            let response = normal(&mut sim.state());
+            tokio::time::sleep(Duration::from_millis(mode.delay_ms)).await;
+            response
+        }
         ModeKind::Slow => {
             tokio::time::sleep(Duration::from_millis(mode.delay_ms)).await;
             normal(&mut sim.state())
@@ -373,6 +382,12 @@ async fn answer(
         ModeKind::Up | ModeKind::AuthRejected => normal(&mut sim.state()),
     };
     rate_headers(&mut response, limit, remaining);
+    let mut paused = sim.paused.subscribe();
+    while *paused.borrow_and_update() {
+        if paused.changed().await.is_err() {
+            break;
+        }
+    }
     response
 }
 
@@ -452,6 +467,18 @@ async fn delete_ledger(Extract(sim): Sim) -> StatusCode {
 }
 
 /// Revokes every access token issued so far, as when credentials rotate.
+#[derive(Deserialize)]
+struct Pause {
+    paused: bool,
+}
+
+/// `PUT /pause`: `{"paused": true}` holds every ITF call, its work done,
+/// until `{"paused": false}`: requests in flight, for tests.
+async fn put_pause(Extract(sim): Sim, Json(pause): Json<Pause>) -> StatusCode {
+    sim.paused.send_replace(pause.paused);
+    StatusCode::NO_CONTENT
+}
+
 async fn revoke_tokens(Extract(sim): Sim) -> StatusCode {
     sim.state().revoke_tokens();
     StatusCode::NO_CONTENT

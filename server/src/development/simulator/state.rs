@@ -40,6 +40,10 @@ pub struct Mode {
     pub retry_after_seconds: u64,
     pub quota_per_minute: u32,
     pub token_ttl_seconds: u64,
+    /// In `slow` mode, do the work (create the ITF) on receipt and answer
+    /// after `delay_ms`: a request in flight whose work is done.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub create_on_receipt: bool,
 }
 
 /// `PUT /mode`: the mode, and any parameters to change with it; those left
@@ -53,6 +57,7 @@ pub struct ModeUpdate {
     pub retry_after_seconds: Option<u64>,
     pub quota_per_minute: Option<u32>,
     pub token_ttl_seconds: Option<u64>,
+    pub create_on_receipt: Option<bool>,
 }
 
 impl Mode {
@@ -64,6 +69,7 @@ impl Mode {
             retry_after_seconds: 30,
             quota_per_minute,
             token_ttl_seconds: 300,
+            create_on_receipt: false,
         }
     }
 
@@ -88,6 +94,7 @@ impl Mode {
             .unwrap_or(self.retry_after_seconds);
         self.quota_per_minute = update.quota_per_minute.unwrap_or(self.quota_per_minute);
         self.token_ttl_seconds = update.token_ttl_seconds.unwrap_or(self.token_ttl_seconds);
+        self.create_on_receipt = update.create_on_receipt.unwrap_or(self.create_on_receipt);
         Ok(())
     }
 }
