@@ -1,6 +1,6 @@
 //! Durable storage, behind one trait with a PostgreSQL and a SQLite
 //! implementation. Both pass the same conformance suite
-//! (`tests/store_conformance.rs`).
+//! (`tests/api/store_conformance.rs`).
 
 mod bounded;
 mod model;
@@ -60,9 +60,15 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::Protocol(_)
             | sqlx::Error::WorkerCrashed => Self::Unavailable(error),
             sqlx::Error::Database(ref db)
-                // SQLite: the database is locked beyond the busy timeout, or
-                // the disk is full or failing.
-                if matches!(db.code().as_deref(), Some("5" | "6" | "10" | "13")) =>
+                // SQLite reports extended codes; their low byte is the
+                // primary one: busy or locked beyond the busy timeout (5,
+                // 6), read-only (8), disk I/O (10), full (13), cannot open
+                // (14).
+                if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+                    && db
+                        .code()
+                        .and_then(|code| code.parse::<i32>().ok())
+                        .is_some_and(|code| matches!(code & 0xff, 5 | 6 | 8 | 10 | 13 | 14)) =>
             {
                 Self::Unavailable(error)
             }

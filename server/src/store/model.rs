@@ -148,6 +148,15 @@ pub enum Intake {
     },
 }
 
+impl Intake {
+    /// What intake answers when our record shows an active, unexpired ITF at
+    /// `at`: that ITF wins over a new request.
+    pub fn already_active(record: Option<ProviderRecord>, at: DateTime<Utc>) -> Option<Self> {
+        let (itf, seen_at) = record?.active_at(at)?;
+        Some(Self::Active { itf, seen_at })
+    }
+}
+
 /// A job the worker holds the lease of.
 #[derive(Debug, Clone)]
 pub struct ClaimedJob {
@@ -172,8 +181,8 @@ pub enum JobOutcome {
         run_at: DateTime<Utc>,
         error: String,
     },
-    /// Hand the job back untouched (shutdown, or our credentials refused):
-    /// this turn does not count as an attempt.
+    /// Hand the job back untouched (our credentials refused, or the turn
+    /// stopped before its request): this turn does not count as an attempt.
     Release { run_at: DateTime<Utc> },
 }
 
@@ -186,13 +195,13 @@ pub struct JobUpdate<'a> {
     pub error: Option<&'a str>,
     /// The turn counts as an attempt; a released one does not.
     pub counts_as_attempt: bool,
-    /// What it writes to the request, if anything.
-    pub request: Option<RequestUpdate<'a>>,
+    /// What it writes to the request.
+    pub request: RequestUpdate<'a>,
 }
 
 /// What ending a turn writes to the request. Fields left `None` keep their
-/// values.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// values; the default changes nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestUpdate<'a> {
     pub state: Option<RequestState>,
     /// The confirmed ITF: also becomes our record of the provider.
@@ -211,43 +220,43 @@ impl JobOutcome {
                 run_at: now,
                 error: None,
                 counts_as_attempt: true,
-                request: Some(RequestUpdate {
+                request: RequestUpdate {
                     state: Some(RequestState::Active),
                     itf: Some(itf),
                     error: None,
                     clear_error: true,
-                }),
+                },
             },
             Self::NeedsAttention { error } => JobUpdate {
                 state: JobState::Stopped,
                 run_at: now,
                 error: Some(error),
                 counts_as_attempt: true,
-                request: Some(RequestUpdate {
+                request: RequestUpdate {
                     state: Some(RequestState::NeedsAttention),
                     itf: None,
                     error: Some(error),
                     clear_error: false,
-                }),
+                },
             },
             Self::Retry { run_at, error } => JobUpdate {
                 state: JobState::Queued,
                 run_at: *run_at,
                 error: Some(error),
                 counts_as_attempt: true,
-                request: Some(RequestUpdate {
+                request: RequestUpdate {
                     state: None,
                     itf: None,
                     error: Some(error),
                     clear_error: false,
-                }),
+                },
             },
             Self::Release { run_at } => JobUpdate {
                 state: JobState::Queued,
                 run_at: *run_at,
                 error: None,
                 counts_as_attempt: false,
-                request: None,
+                request: RequestUpdate::default(),
             },
         }
     }
@@ -378,32 +387,45 @@ impl<T: Into<DateTime<Utc>>> TryFrom<RequestRow<T>> for ItfRequest {
     }
 }
 
-/// A job just claimed, before its request is attached.
+/// A claimed job with its request, as both databases return it.
 #[derive(sqlx::FromRow)]
-pub struct ClaimedRow {
-    pub id: String,
-    pub request_id: String,
+pub struct ClaimedRow<T> {
+    job_id: String,
     attempts: i64,
     taken_over: bool,
+    lease_token: String,
+    #[sqlx(flatten)]
+    request: RequestRow<T>,
 }
 
-impl ClaimedRow {
-    pub fn with_request(
-        self,
-        request: ItfRequest,
-        lease_token: &str,
-    ) -> Result<ClaimedJob, StoreError> {
-        Ok(ClaimedJob {
-            attempts: u32::try_from(self.attempts).map_err(|_| {
-                StoreError::Corrupt(format!("job attempts {} out of range", self.attempts))
+/// The columns of a `ClaimedRow`, from `jobs` joined to `itf_requests r`.
+pub const CLAIMED_COLUMNS: &str = "jobs.id AS job_id, CAST(jobs.attempts AS BIGINT) AS attempts, \
+     jobs.taken_over, jobs.lease_token, r.id, r.user_id, r.icn, r.veteran_name, r.itf_type, \
+     r.state, r.received_at, r.shown_pending, r.provider_said_none, r.provider_itf_id, \
+     r.creation_date, r.expiration_date, r.last_error";
+
+impl<T: Into<DateTime<Utc>>> TryFrom<ClaimedRow<T>> for ClaimedJob {
+    type Error = StoreError;
+
+    fn try_from(row: ClaimedRow<T>) -> Result<Self, StoreError> {
+        Ok(Self {
+            attempts: u32::try_from(row.attempts).map_err(|_| {
+                StoreError::Corrupt(format!("job attempts {} out of range", row.attempts))
             })?,
-            id: self.id,
-            request,
-            taken_over: self.taken_over,
-            lease_token: lease_token.to_owned(),
+            id: row.job_id,
+            request: row.request.try_into()?,
+            taken_over: row.taken_over,
+            lease_token: row.lease_token,
         })
     }
 }
+
+/// Jobs by state: the open states counted through their partial indexes,
+/// `done` from the running total. Columns: state, count.
+pub const JOB_COUNTS_QUERY: &str = "SELECT 'queued', COUNT(*) FROM jobs WHERE state = 'queued'
+     UNION ALL SELECT 'running', COUNT(*) FROM jobs WHERE state = 'running'
+     UNION ALL SELECT 'stopped', COUNT(*) FROM jobs WHERE state = 'stopped'
+     UNION ALL SELECT state, jobs FROM job_totals";
 
 /// An attempt as both databases return it.
 #[derive(sqlx::FromRow)]
@@ -571,7 +593,7 @@ mod tests {
         let update = outcome.update(now);
         assert_eq!(update.state, JobState::Done);
         assert!(update.counts_as_attempt);
-        let request = update.request.unwrap();
+        let request = update.request;
         assert_eq!(request.state, Some(RequestState::Active));
         assert_eq!(request.itf, Some(&itf));
         assert!(request.clear_error);
@@ -586,7 +608,7 @@ mod tests {
         let update = outcome.update(now);
         assert_eq!(update.state, JobState::Stopped);
         assert_eq!(update.error, Some("Veteran not found"));
-        let request = update.request.unwrap();
+        let request = update.request;
         assert_eq!(request.state, Some(RequestState::NeedsAttention));
         assert_eq!(request.error, Some("Veteran not found"));
         assert_eq!(request.itf, None);
@@ -603,7 +625,7 @@ mod tests {
         let update = outcome.update(now);
         assert_eq!((update.state, update.run_at), (JobState::Queued, later));
         assert!(update.counts_as_attempt);
-        let request = update.request.unwrap();
+        let request = update.request;
         assert_eq!(request.state, None, "the request stays as it is");
         assert_eq!(request.error, Some("timeout"));
     }
@@ -616,7 +638,21 @@ mod tests {
         assert_eq!(update.state, JobState::Queued);
         assert!(!update.counts_as_attempt);
         assert_eq!(update.error, None);
-        assert_eq!(update.request, None);
+        assert_eq!(update.request, RequestUpdate::default());
+    }
+
+    #[test]
+    fn an_active_record_answers_intake() {
+        let record = ProviderRecord {
+            itf: Some(itf("2026-12-01T00:00:00.000-05:00")),
+            active_seen_at: None,
+            none_seen_at: None,
+        };
+        assert!(matches!(
+            Intake::already_active(Some(record), at("2026-11-28T00:00:00Z")),
+            Some(Intake::Active { .. })
+        ));
+        assert!(Intake::already_active(None, at("2026-11-28T00:00:00Z")).is_none());
     }
 
     #[test]
@@ -663,27 +699,29 @@ mod tests {
 
     #[test]
     fn attempts_beyond_u32_are_corrupt_not_truncated() {
-        let row = ClaimedRow {
-            id: "job".to_owned(),
-            request_id: "request".to_owned(),
+        let row = ClaimedRow::<DateTime<Utc>> {
+            job_id: "job".to_owned(),
             attempts: i64::from(u32::MAX) + 1,
             taken_over: false,
-        };
-        let request = ItfRequest {
-            id: "request".to_owned(),
-            user_id: "vet".to_owned(),
-            icn: Icn::parse("1012667145V762142").unwrap(),
-            veteran_name: VeteranName::new("Hector Allen".to_owned()),
-            itf_type: ItfType::Compensation,
-            state: RequestState::Pending,
-            received_at: at("2026-11-28T12:00:00Z"),
-            shown_pending: true,
-            provider_said_none: false,
-            itf: None,
-            last_error: None,
+            lease_token: "lease".to_owned(),
+            request: RequestRow {
+                id: "request".to_owned(),
+                user_id: "vet".to_owned(),
+                icn: "1012667145V762142".to_owned(),
+                veteran_name: "Hector Allen".to_owned(),
+                itf_type: "compensation".to_owned(),
+                state: "pending".to_owned(),
+                received_at: at("2026-11-28T12:00:00Z"),
+                shown_pending: true,
+                provider_said_none: false,
+                provider_itf_id: None,
+                creation_date: None,
+                expiration_date: None,
+                last_error: None,
+            },
         };
         assert!(matches!(
-            row.with_request(request, "lease"),
+            ClaimedJob::try_from(row),
             Err(StoreError::Corrupt(_))
         ));
     }

@@ -18,11 +18,11 @@ use itf_app::domain::{Icn, ItfType};
 
 use super::model::{
     ensure_itf_payload, provider_date, AttemptRow, ClaimedRow, ProviderRecordRow, RequestRow,
-    SessionRow, REQUEST_COLUMNS,
+    SessionRow, CLAIMED_COLUMNS, JOB_COUNTS_QUERY, REQUEST_COLUMNS,
 };
 use super::{
-    Attempt, ClaimedJob, ConfirmedItf, Intake, ItfRequest, JobCounts, JobOutcome, JobState,
-    NewRequest, ProviderRecord, RequestState, Session, Store, StoreError, ACQUIRE_TIMEOUT,
+    Attempt, ClaimedJob, ConfirmedItf, Intake, ItfRequest, JobCounts, JobOutcome, NewRequest,
+    ProviderRecord, RequestState, Session, Store, StoreError, ACQUIRE_TIMEOUT,
 };
 use crate::session_token::SessionTokenHash;
 
@@ -100,7 +100,8 @@ type Tx<'a> = sqlx::Transaction<'a, Sqlite>;
 
 /// The database's clock, in the stored format (`Time`): leases follow it.
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')";
-/// The database's clock plus the modifier bound as ?4 (`seconds_from_now`).
+/// The database's clock plus the modifier bound as ?4 (`seconds_from_now`),
+/// bound last.
 const LATER: &str = "strftime('%Y-%m-%dT%H:%M:%f000Z', 'now', ?4)";
 
 /// A date modifier of SQLite's: `+25.000 seconds`.
@@ -144,7 +145,7 @@ async fn insert_request(tx: &mut Tx<'_>, new: &NewRequest<'_>) -> Result<bool, S
     let inserted = sqlx::query(
         "INSERT INTO itf_requests (id, user_id, icn, veteran_name, itf_type, state, received_at,
              shown_pending, provider_said_none, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?7, ?7)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, ?6, ?6)
          ON CONFLICT DO NOTHING",
     )
     .bind(&id)
@@ -152,7 +153,6 @@ async fn insert_request(tx: &mut Tx<'_>, new: &NewRequest<'_>) -> Result<bool, S
     .bind(new.veteran.icn.expose())
     .bind(new.veteran.name.expose())
     .bind(new.itf_type.as_str())
-    .bind(RequestState::Pending.as_str())
     .bind(Time(new.received_at))
     .bind(new.shown_pending)
     .bind(new.provider_said_none)
@@ -164,17 +164,43 @@ async fn insert_request(tx: &mut Tx<'_>, new: &NewRequest<'_>) -> Result<bool, S
         sqlx::query(
             "INSERT INTO jobs (id, kind, request_id, payload, state, run_at, received_at,
                  created_at, updated_at)
-             VALUES (?1, 'ensure_itf', ?2, ?3, ?4, ?5, ?5, ?5, ?5)",
+             VALUES (?1, 'ensure_itf', ?2, ?3, 'queued', ?4, ?4, ?4, ?4)",
         )
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(&id)
         .bind(ensure_itf_payload(&id))
-        .bind(JobState::Queued.as_str())
         .bind(Time(new.received_at))
         .execute(&mut **tx)
         .await?;
     }
     Ok(inserted)
+}
+
+/// Our record of the provider: the ITF confirmed for `request_id`, when
+/// `itf` is one, for that request's veteran and type.
+async fn record_confirmed(
+    tx: &mut Tx<'_>,
+    request_id: &str,
+    itf: Option<&ConfirmedItf>,
+    seen_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO provider_records (icn, itf_type, provider_itf_id, creation_date,
+             expiration_date, active_seen_at)
+         SELECT icn, itf_type, ?2, ?3, ?4, ?5 FROM itf_requests WHERE id = ?1 AND ?6
+         ON CONFLICT (icn, itf_type) DO UPDATE SET provider_itf_id = EXCLUDED.provider_itf_id,
+             creation_date = EXCLUDED.creation_date, expiration_date = EXCLUDED.expiration_date,
+             active_seen_at = EXCLUDED.active_seen_at",
+    )
+    .bind(request_id)
+    .bind(itf.map(|itf| &itf.id))
+    .bind(itf.map(|itf| provider_date(itf.creation_date)))
+    .bind(itf.map(|itf| provider_date(itf.expiration_date)))
+    .bind(Time(seen_at))
+    .bind(itf.is_some())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 async fn upsert_active(
@@ -283,9 +309,9 @@ impl Store for SqliteStore {
         let icn = new.veteran.icn.expose();
         let itf_type = new.itf_type.as_str();
         let record = record_of(&mut *tx, icn, itf_type).await?;
-        if let Some((itf, seen_at)) = record.and_then(|r| r.active_at(new.received_at)) {
+        if let Some(active) = Intake::already_active(record, new.received_at) {
             tx.commit().await?;
-            return Ok(Intake::Active { itf, seen_at });
+            return Ok(active);
         }
         let created = insert_request(&mut tx, new).await?;
         let row = sqlx::query_as::<_, RequestRow<Time>>(&format!(
@@ -334,36 +360,33 @@ impl Store for SqliteStore {
     ) -> Result<Vec<ClaimedJob>, StoreError> {
         let token = uuid::Uuid::new_v4().to_string();
         let mut tx = self.writer.begin().await?;
-        let claimed = sqlx::query_as::<_, ClaimedRow>(&format!(
-            "UPDATE jobs SET state = ?1, attempts = attempts + 1,
-                 taken_over = (state = ?1), lease_owner = ?2, lease_token = ?3,
+        sqlx::query(&format!(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1,
+                 taken_over = (state = 'running'), lease_owner = ?1, lease_token = ?2,
                  lease_expires_at = {LATER}, updated_at = {NOW}
              WHERE id IN (
                  SELECT id FROM jobs
-                 WHERE (state = ?5 AND run_at <= {NOW})
-                    OR (state = ?1 AND lease_expires_at < {NOW})
+                 WHERE (state = 'queued' AND run_at <= {NOW})
+                    OR (state = 'running' AND lease_expires_at < {NOW})
                  ORDER BY received_at
-                 LIMIT ?6)
-             RETURNING id, request_id, attempts, taken_over"
+                 LIMIT ?3)"
         ))
-        .bind(JobState::Running.as_str())
         .bind(owner)
         .bind(&token)
-        .bind(seconds_from_now(lease))
-        .bind(JobState::Queued.as_str())
         .bind(i64::from(limit))
+        .bind(seconds_from_now(lease))
+        .execute(&mut *tx)
+        .await?;
+        let claimed = sqlx::query_as::<_, ClaimedRow<Time>>(&format!(
+            "SELECT {CLAIMED_COLUMNS} FROM jobs JOIN itf_requests r ON r.id = jobs.request_id
+             WHERE jobs.state = 'running' AND jobs.lease_token = ?1
+             ORDER BY r.received_at"
+        ))
+        .bind(&token)
         .fetch_all(&mut *tx)
         .await?;
-        let mut jobs = Vec::with_capacity(claimed.len());
-        for row in claimed {
-            let request = request_by_id(&mut *tx, &row.request_id)
-                .await?
-                .ok_or_else(|| StoreError::Corrupt("a job without its request".to_owned()))?;
-            jobs.push(row.with_request(request, &token)?);
-        }
         tx.commit().await?;
-        jobs.sort_by_key(|job| job.request.received_at);
-        Ok(jobs)
+        claimed.into_iter().map(ClaimedJob::try_from).collect()
     }
 
     #[tracing::instrument(skip_all, fields(job_id = %job_id))]
@@ -375,11 +398,10 @@ impl Store for SqliteStore {
     ) -> Result<bool, StoreError> {
         let renewed = sqlx::query(&format!(
             "UPDATE jobs SET lease_expires_at = {LATER}
-             WHERE id = ?1 AND lease_token = ?2 AND state = ?3"
+             WHERE id = ?1 AND lease_token = ?2 AND state = 'running'"
         ))
         .bind(job_id)
         .bind(lease_token)
-        .bind(JobState::Running.as_str())
         .bind(seconds_from_now(lease))
         .execute(&self.writer)
         .await?;
@@ -395,12 +417,13 @@ impl Store for SqliteStore {
         outcome: &JobOutcome,
     ) -> Result<bool, StoreError> {
         let update = outcome.update(now);
+        let request = &update.request;
         let mut tx = self.writer.begin().await?;
         let held: Option<(String,)> = sqlx::query_as(
             "UPDATE jobs SET state = ?1, run_at = ?2, last_error = COALESCE(?3, last_error),
                  attempts = attempts - CASE WHEN ?4 THEN 0 ELSE 1 END,
                  lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = ?5
-             WHERE id = ?6 AND lease_token = ?7 AND state = ?8
+             WHERE id = ?6 AND lease_token = ?7 AND state = 'running'
              RETURNING request_id",
         )
         .bind(update.state.as_str())
@@ -410,37 +433,32 @@ impl Store for SqliteStore {
         .bind(Time(now))
         .bind(job_id)
         .bind(lease_token)
-        .bind(JobState::Running.as_str())
         .fetch_optional(&mut *tx)
         .await?;
         let Some((request_id,)) = held else {
             return Ok(false);
         };
-        if let Some(request) = update.request {
-            let (icn, itf_type): (String, String) = sqlx::query_as(
-                "UPDATE itf_requests SET state = COALESCE(?1, state),
-                     provider_itf_id = COALESCE(?2, provider_itf_id),
-                     creation_date = COALESCE(?3, creation_date),
-                     expiration_date = COALESCE(?4, expiration_date),
-                     last_error = CASE WHEN ?5 THEN NULL ELSE COALESCE(?6, last_error) END,
-                     updated_at = ?7
-                 WHERE id = ?8 RETURNING icn, itf_type",
-            )
-            .bind(request.state.map(RequestState::as_str))
-            .bind(request.itf.map(|itf| &itf.id))
-            .bind(request.itf.map(|itf| provider_date(itf.creation_date)))
-            .bind(request.itf.map(|itf| provider_date(itf.expiration_date)))
-            .bind(request.clear_error)
-            .bind(request.error)
-            .bind(Time(now))
-            .bind(&request_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            if let Some(itf) = request.itf {
-                upsert_active(&mut tx, &icn, &itf_type, itf, now).await?;
-            }
-        }
-        sqlx::query("UPDATE job_totals SET jobs = jobs + 1 WHERE state = ?1")
+        sqlx::query(
+            "UPDATE itf_requests SET state = COALESCE(?1, state),
+                 provider_itf_id = COALESCE(?2, provider_itf_id),
+                 creation_date = COALESCE(?3, creation_date),
+                 expiration_date = COALESCE(?4, expiration_date),
+                 last_error = CASE WHEN ?5 THEN NULL ELSE COALESCE(?6, last_error) END,
+                 updated_at = ?7
+             WHERE id = ?8",
+        )
+        .bind(request.state.map(RequestState::as_str))
+        .bind(request.itf.map(|itf| &itf.id))
+        .bind(request.itf.map(|itf| provider_date(itf.creation_date)))
+        .bind(request.itf.map(|itf| provider_date(itf.expiration_date)))
+        .bind(request.clear_error)
+        .bind(request.error)
+        .bind(Time(now))
+        .bind(&request_id)
+        .execute(&mut *tx)
+        .await?;
+        record_confirmed(&mut tx, &request_id, request.itf, now).await?;
+        sqlx::query("UPDATE job_totals SET jobs = jobs + 1 WHERE state = 'done' AND ?1 = 'done'")
             .bind(update.state.as_str())
             .execute(&mut *tx)
             .await?;
@@ -532,22 +550,13 @@ impl Store for SqliteStore {
     }
 
     async fn job_counts(&self) -> Result<JobCounts, StoreError> {
-        let open: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT state, COUNT(*) FROM jobs WHERE state IN (?1, ?2, ?3) GROUP BY state",
-        )
-        .bind(JobState::Queued.as_str())
-        .bind(JobState::Running.as_str())
-        .bind(JobState::Stopped.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        let totals: Vec<(String, i64)> = sqlx::query_as("SELECT state, jobs FROM job_totals")
+        let rows: Vec<(String, i64)> = sqlx::query_as(JOB_COUNTS_QUERY)
             .fetch_all(&self.pool)
             .await?;
         let (oldest,): (Option<Time>,) =
-            sqlx::query_as("SELECT MIN(received_at) FROM itf_requests WHERE state = ?1")
-                .bind(RequestState::Pending.as_str())
+            sqlx::query_as("SELECT MIN(received_at) FROM itf_requests WHERE state = 'pending'")
                 .fetch_one(&self.pool)
                 .await?;
-        JobCounts::from_rows(open.into_iter().chain(totals), oldest.map(Into::into))
+        JobCounts::from_rows(rows, oldest.map(Into::into))
     }
 }
