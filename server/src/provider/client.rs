@@ -261,11 +261,21 @@ impl LighthouseClient {
         let posting = request.method == Method::POST;
         let outcome = match status {
             StatusCode::OK | StatusCode::CREATED => match serde_json::from_str::<ItfBody>(&text) {
-                Ok(body) => confirmation(route, Itf::from(body), asked, posting),
+                Ok(body) if body.data.resource_type == RESOURCE_TYPE => {
+                    confirmation(route, Itf::from(body), asked, posting)
+                }
+                Ok(_) => {
+                    tracing::error!(
+                        alert = true,
+                        route,
+                        "provider answered 200 with another kind of resource"
+                    );
+                    Outcome::Transient { retry_after: None }
+                }
                 Err(error) => {
                     // An unreadable success is the provider's fault; asking
                     // again (GET first) settles what happened.
-                    tracing::error!(route, %error, "provider sent an unreadable ITF");
+                    tracing::error!(alert = true, route, %error, "provider sent an unreadable ITF");
                     Outcome::Transient { retry_after: None }
                 }
             },

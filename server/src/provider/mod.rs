@@ -78,10 +78,11 @@ pub enum Outcome {
     NoneActive,
     /// POST 200: the provider created this ITF.
     Created(Itf),
-    /// Try again later: a timeout, a connection failure, a 5xx or a 429.
+    /// Try again later: a timeout, a connection failure, a 5xx, 408, 409 or
+    /// 429, or a 200 that confirms nothing.
     Transient { retry_after: Option<Duration> },
-    /// The provider refused the request itself (400, 422, or 404 on POST:
-    /// veteran not found); retrying will not help.
+    /// The provider refused the request itself (any other 4xx, such as 400,
+    /// 422, or 404 on POST: veteran not found); retrying will not help.
     Permanent { title: String, detail: String },
     /// Our credentials were refused even after a fresh token: a fault of the
     /// system, never a verdict on the veteran's request.

@@ -74,6 +74,7 @@ pub struct TokenSource {
 /// How to ask the token service.
 struct TokenService {
     http: reqwest::Client,
+    retry_after_cap: Duration,
     token_url: String,
     audience: String,
     client_id: String,
@@ -97,6 +98,7 @@ impl TokenSource {
         Ok(Self {
             service: Arc::new(TokenService {
                 http,
+                retry_after_cap: settings.retry_after_cap,
                 token_url: settings.token_url.clone(),
                 audience: settings.audience.clone(),
                 client_id: settings.client_id.clone(),
@@ -212,7 +214,7 @@ impl TokenService {
         }
         if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
             return Err(TokenError::Unavailable {
-                retry_after: super::client::retry_after(response.headers(), LONGEST_TOKEN_LIFETIME),
+                retry_after: super::client::retry_after(response.headers(), self.retry_after_cap),
             });
         }
         Err(TokenError::Refused(status.as_u16()))

@@ -90,14 +90,25 @@ impl ErrorsBody {
     }
 }
 
-/// The token endpoint's answer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The token endpoint's answer. `Debug` leaves the token out.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct TokenBody {
     pub access_token: String,
     pub token_type: String,
     pub expires_in: u64,
     #[serde(default)]
     pub scope: String,
+}
+
+impl std::fmt::Debug for TokenBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenBody")
+            .field("access_token", &"<redacted>")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .finish()
+    }
 }
 
 /// Timestamps as Lighthouse writes them: `2021-03-16T19:15:21.000-05:00`,

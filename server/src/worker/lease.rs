@@ -79,10 +79,11 @@ impl Lease {
         Heartbeat(tokio::spawn(beat.instrument(tracing::Span::current())))
     }
 
-    /// Test builds only: `ITF_FAILPOINT_STALL_AFTER_POST_CHECK_MS` stalls the
-    /// turn right after the lease check before a POST, heartbeat included,
-    /// as a stopped process would stall.
-    #[cfg(debug_assertions)]
+    /// Test builds only (the `failpoints` feature):
+    /// `ITF_FAILPOINT_STALL_AFTER_POST_CHECK_MS` stalls the turn right after
+    /// the lease check before a POST, heartbeat included, as a stopped
+    /// process would stall.
+    #[cfg(feature = "failpoints")]
     async fn failpoint(&self, route: &str) {
         let stall = std::env::var("ITF_FAILPOINT_STALL_AFTER_POST_CHECK_MS")
             .ok()
@@ -95,7 +96,7 @@ impl Lease {
         }
     }
 
-    #[cfg(not(debug_assertions))]
+    #[cfg(not(feature = "failpoints"))]
     async fn failpoint(&self, _route: &str) {}
 }
 

@@ -201,9 +201,12 @@ impl Worker {
                 paused
             }
             Err(Fenced) => {
-                // Nothing was sent; whoever holds the lease now, or next,
-                // asks the provider afresh.
-                tracing::warn!("the turn stopped before its request: the lease is not ours to use");
+                // Nothing was sent. If the lease is still ours, hand the job
+                // back at once (the token guards the write); whoever runs it
+                // next asks the provider afresh.
+                tracing::warn!("the turn stopped before its request; the job is handed back");
+                let release = JobOutcome::Release { run_at: Utc::now() };
+                self.finish(&job, release).await;
                 false
             }
         }
