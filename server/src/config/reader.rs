@@ -58,7 +58,8 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// A whole number of `unit`s (`unit` seconds each) within `range`.
+    /// A whole number of `unit`s (a name, and its length in milliseconds)
+    /// within `range`.
     pub fn duration(
         &mut self,
         name: &str,

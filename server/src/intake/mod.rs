@@ -35,9 +35,9 @@ pub enum ItfStatus {
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error("the provider is unavailable")]
-    ProviderUnavailable { retry_after: Option<Duration> },
+    ProviderUnavailable,
     #[error("the provider refused the request: {title}")]
-    Refused { title: String, detail: String },
+    Refused { title: String },
 }
 
 pub struct IntakeService {
@@ -140,13 +140,9 @@ impl IntakeService {
         };
         match created {
             Outcome::Created(itf) | Outcome::Active(itf) => Ok(ConfirmedItf::from(&itf)),
-            Outcome::Permanent { title, detail } => Err(SyncError::Refused { title, detail }),
-            Outcome::Transient { retry_after } => {
-                Err(SyncError::ProviderUnavailable { retry_after })
-            }
-            Outcome::AuthFailure | Outcome::NoneActive => {
-                Err(SyncError::ProviderUnavailable { retry_after: None })
-            }
+            Outcome::Permanent { title, .. } => Err(SyncError::Refused { title }),
+            Outcome::Transient { .. } => Err(SyncError::ProviderUnavailable),
+            Outcome::AuthFailure | Outcome::NoneActive => Err(SyncError::ProviderUnavailable),
         }
     }
 

@@ -14,7 +14,7 @@ use super::error::ApiError;
 use super::signed_in::SignedIn;
 use super::WebState;
 use crate::intake::{ItfStatus, SyncError};
-use crate::store::{ConfirmedItf, ItfRequest};
+use crate::store::{ConfirmedItf, ItfRequest, RequestState};
 
 #[derive(Debug, Serialize)]
 pub struct Item {
@@ -35,8 +35,6 @@ pub struct Item {
     received_date: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     as_of: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    last_error: Option<&'static str>,
 }
 
 fn utc(at: DateTime<Utc>) -> String {
@@ -48,7 +46,7 @@ fn active_item(itf_type: ItfType, itf: &ConfirmedItf, as_of: Option<DateTime<Utc
         id: itf.id.clone(),
         request_id: None,
         itf_type,
-        status: "active",
+        status: RequestState::Active.as_str(),
         creation_date: Some(
             itf.creation_date
                 .to_rfc3339_opts(SecondsFormat::Millis, false),
@@ -60,7 +58,6 @@ fn active_item(itf_type: ItfType, itf: &ConfirmedItf, as_of: Option<DateTime<Utc
         received_at: None,
         received_date: None,
         as_of: as_of.map(utc),
-        last_error: None,
     }
 }
 
@@ -88,7 +85,6 @@ fn request_item(request: &ItfRequest) -> Item {
                 .to_string(),
         ),
         as_of: None,
-        last_error: None,
     }
 }
 
@@ -139,7 +135,7 @@ pub async fn create(
             .request_synchronously(&veteran, itf_type)
             .await
             .map_err(|error| match error {
-                SyncError::ProviderUnavailable { .. } => ApiError::ProviderUnavailable,
+                SyncError::ProviderUnavailable => ApiError::ProviderUnavailable,
                 SyncError::Refused { .. } => ApiError::ProviderRefused,
             })?;
         let body = to_json(&active_item(itf_type, &itf, None));

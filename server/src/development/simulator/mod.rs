@@ -442,7 +442,7 @@ async fn put_mode(Extract(sim): Sim, body: Bytes) -> Response {
                 "Unknown mode",
                 &format!(
                     "{error}. Send {{\"mode\":\"up|down|maintenance|slow|flaky|throttled|auth_rejected\"}} \
-                     with optional failure_rate, delay_ms, retry_after_seconds, quota_per_minute, token_ttl_seconds."
+                     with optional failure_rate, delay_ms, retry_after_seconds, quota_per_minute, token_ttl_seconds, create_on_receipt."
                 ),
             )
         }
@@ -466,7 +466,6 @@ async fn delete_ledger(Extract(sim): Sim) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-/// Revokes every access token issued so far, as when credentials rotate.
 #[derive(Deserialize)]
 struct Pause {
     paused: bool,
@@ -474,11 +473,19 @@ struct Pause {
 
 /// `PUT /pause`: `{"paused": true}` holds every ITF call, its work done,
 /// until `{"paused": false}`: requests in flight, for tests.
-async fn put_pause(Extract(sim): Sim, Json(pause): Json<Pause>) -> StatusCode {
+async fn put_pause(Extract(sim): Sim, body: Bytes) -> Response {
+    let Ok(pause) = serde_json::from_slice::<Pause>(&body) else {
+        return errors(
+            StatusCode::BAD_REQUEST,
+            "Not a pause",
+            "Send {\"paused\":true} or {\"paused\":false}.",
+        );
+    };
     sim.paused.send_replace(pause.paused);
-    StatusCode::NO_CONTENT
+    StatusCode::NO_CONTENT.into_response()
 }
 
+/// Revokes every access token issued so far, as when credentials rotate.
 async fn revoke_tokens(Extract(sim): Sim) -> StatusCode {
     sim.state().revoke_tokens();
     StatusCode::NO_CONTENT
