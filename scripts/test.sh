@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test: no private key in the repository, formatting,
 # clippy, unit tests, the integration tests (store conformance on SQLite and
-# on PostgreSQL, HTTP, the binary) and the Playwright suite in Chromium.
+# on PostgreSQL, HTTP, the binary), a small chaos run and the Playwright
+# suite in Chromium.
 #
 # PostgreSQL: ITF_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres)
 # names a server where the tests may create and drop their own databases.
@@ -25,6 +26,9 @@ cargo clippy -p itf-frontend --target wasm32-unknown-unknown -- -D warnings
 echo "==> Rust tests"
 # failpoints: the hooks the lease tests stall a turn with.
 cargo test -p itf-app -p itf-server --features itf-server/failpoints
+
+echo "==> chaos run (a small one: kills, a stall, fault modes, a database restart)"
+ITF_CHAOS_PROFILE=debug bench/chaos --requests 300 --instances 2
 
 echo "==> browser tests"
 export ITF_BIN="$CARGO_TARGET_DIR/debug/itf-async"

@@ -1,0 +1,121 @@
+//! The processes of a chaos run: a standalone simulator and app instances,
+//! each an `itf-async` process of its own that the run may kill, stop and
+//! start again.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}
+
+/// Waits until `url` answers 200.
+pub async fn wait_ready(http: &reqwest::Client, url: &str, within: Duration) {
+    let started = Instant::now();
+    loop {
+        let ok = http
+            .get(url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if ok {
+            return;
+        }
+        assert!(started.elapsed() < within, "{url} not ready in {within:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub struct Simulator {
+    child: Child,
+    pub base: String,
+}
+
+impl Simulator {
+    pub async fn start(binary: &Path, data_dir: &Path, http: &reqwest::Client) -> Self {
+        let port = free_port();
+        let child = Command::new(binary)
+            .args(["simulator", "--addr", &format!("127.0.0.1:{port}")])
+            .args(["--quota-per-minute", "10000000"])
+            .env("ITF_DATA_DIR", data_dir)
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the simulator starts");
+        let base = format!("http://127.0.0.1:{port}/_sim/lighthouse");
+        wait_ready(http, &format!("{base}/mode"), Duration::from_secs(30)).await;
+        Self { child, base }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One app instance: its settings are kept so that it can be started again
+/// on the same port.
+pub struct Instance {
+    binary: PathBuf,
+    env: Vec<(String, String)>,
+    child: Option<Child>,
+    pub base: String,
+}
+
+impl Instance {
+    pub fn new(binary: &Path, env: Vec<(String, String)>) -> Self {
+        let port = free_port();
+        let mut env = env;
+        env.push(("LEPTOS_SITE_ADDR".to_owned(), format!("127.0.0.1:{port}")));
+        Self {
+            binary: binary.to_path_buf(),
+            env,
+            child: None,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    pub fn start(&mut self) {
+        let child = Command::new(&self.binary)
+            .arg("serve")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("an instance starts");
+        self.child = Some(child);
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGSTOP (`stop`) or SIGCONT.
+    pub fn signal(&self, stop: bool) {
+        if let Some(child) = &self.child {
+            let signal = if stop { "-STOP" } else { "-CONT" };
+            let _ = Command::new("kill")
+                .args([signal, &child.id().to_string()])
+                .status();
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.signal(false);
+        self.kill();
+    }
+}
