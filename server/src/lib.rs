@@ -1,6 +1,7 @@
 //! The itf-async service: configuration, store, web, worker and provider
 //! client, assembled here. `main.rs` is only the command line around it.
 
+pub mod circuit;
 pub mod config;
 pub mod development;
 pub mod intake;
@@ -23,6 +24,7 @@ use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 
+use circuit::Circuit;
 use config::{read_key_file, Config, ConfigError, DatabaseUrl, Profile, Provider, SIMULATOR_ROOT};
 use development::{Development, DevelopmentKey, Simulator};
 use intake::IntakeService;
@@ -82,11 +84,13 @@ impl Application {
             address,
         )?)?);
         let wake = Arc::new(Notify::new());
+        let circuit = Arc::new(Circuit::new(store.clone(), config.provider.circuit));
         let config = Arc::new(config);
         let web = config.role.serves_pages().then(|| {
             let intake = Arc::new(IntakeService::new(
                 store.clone(),
                 client.clone(),
+                circuit.clone(),
                 config.site.lookup_budget,
                 wake.clone(),
             ));
@@ -100,7 +104,7 @@ impl Application {
         let worker = config
             .role
             .runs_worker()
-            .then(|| worker_for(&config, store.clone(), client, wake));
+            .then(|| worker_for(&config, store.clone(), client, circuit, wake));
         let operations = Operations::new(store);
         prepare_schema(
             &operations,
@@ -179,6 +183,7 @@ fn worker_for(
     config: &Config,
     store: Arc<dyn Store>,
     client: Arc<LighthouseClient>,
+    circuit: Arc<Circuit>,
     wake: Arc<Notify>,
 ) -> Arc<Worker> {
     if let DatabaseUrl::Postgres(url) = &config.database {
@@ -188,6 +193,7 @@ fn worker_for(
     Arc::new(Worker::new(
         store,
         client,
+        circuit,
         WorkerSettings {
             concurrency: config.worker.concurrency,
             retry_max_delay: config.worker.retry_max_delay,

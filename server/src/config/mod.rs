@@ -14,7 +14,9 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use database::{DatabaseUrl, DEFAULT_DATABASE_URL};
-pub use provider::{read_key_file, LighthouseSettings, Provider, ProviderSettings, SIMULATOR_ROOT};
+pub use provider::{
+    read_key_file, CircuitSettings, LighthouseSettings, Provider, ProviderSettings, SIMULATOR_ROOT,
+};
 pub use site::{Profile, Role, SiteSettings};
 pub use worker::{WorkerConfig, LEASE_MARGIN};
 

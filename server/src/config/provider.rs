@@ -45,6 +45,15 @@ pub struct ProviderSettings {
     /// The longest `Retry-After` honoured: a provider cannot park a request
     /// for longer.
     pub retry_after_cap: Duration,
+    pub circuit: CircuitSettings,
+}
+
+/// When the shared circuit opens, and how long it stays open before a probe.
+#[derive(Debug, Clone, Copy)]
+pub struct CircuitSettings {
+    /// Transient failures in a row, across instances, that open it.
+    pub failures: u32,
+    pub cooldown: Duration,
 }
 
 pub fn read(reader: &mut Reader<'_>, production: bool) -> Option<ProviderSettings> {
@@ -72,11 +81,26 @@ pub fn read(reader: &mut Reader<'_>, production: bool) -> Option<ProviderSetting
         SECONDS,
         1..=86_400,
     );
+    let circuit = CircuitSettings {
+        failures: reader.parsed(
+            "ITF_CIRCUIT_FAILURES",
+            5,
+            "use a whole number from 1 to 1000000",
+            |text| text.parse().ok().filter(|n| (1..=1_000_000).contains(n)),
+        ),
+        cooldown: reader.duration(
+            "ITF_CIRCUIT_COOLDOWN_SECONDS",
+            Duration::from_secs(30),
+            SECONDS,
+            1..=3600,
+        ),
+    };
     Some(ProviderSettings {
         provider: provider(reader, production)?,
         timeouts,
         scopes,
         retry_after_cap,
+        circuit,
     })
 }
 

@@ -14,6 +14,7 @@ use tokio::sync::Notify;
 
 pub use panel::{DelayThreshold, PanelService};
 
+use crate::circuit::{Circuit, LookupPass};
 use crate::metrics;
 use crate::provider::{LighthouseClient, Outcome};
 use crate::store::{ConfirmedItf, Intake, ItfRequest, NewRequest, RequestState, Store, StoreError};
@@ -43,6 +44,7 @@ pub enum SyncError {
 pub struct IntakeService {
     store: Arc<dyn Store>,
     client: Arc<LighthouseClient>,
+    circuit: Arc<Circuit>,
     lookup_budget: Duration,
     /// Wakes this instance's worker as soon as a job is recorded.
     wake: Arc<Notify>,
@@ -52,12 +54,14 @@ impl IntakeService {
     pub fn new(
         store: Arc<dyn Store>,
         client: Arc<LighthouseClient>,
+        circuit: Arc<Circuit>,
         lookup_budget: Duration,
         wake: Arc<Notify>,
     ) -> Self {
         Self {
             store,
             client,
+            circuit,
             lookup_budget,
             wake,
         }
@@ -75,14 +79,17 @@ impl IntakeService {
             metrics::lookup("open_request");
             return Ok(ItfStatus::Open(open));
         }
-        let answer = tokio::time::timeout(
-            self.lookup_budget,
-            self.client.active_itf(&veteran.icn, itf_type),
-        )
-        .await;
+        let answer = match self.circuit.lookup_pass().await {
+            LookupPass::Ask => Some(self.ask(veteran, itf_type).await),
+            LookupPass::Probe => {
+                self.probe_in_background(veteran, itf_type);
+                None
+            }
+            LookupPass::Skip => None,
+        };
         let now = Utc::now();
         match answer {
-            Ok(Outcome::Active(itf)) => {
+            Some(Outcome::Active(itf)) => {
                 let itf = ConfirmedItf::from(&itf);
                 self.note(
                     self.store
@@ -92,7 +99,7 @@ impl IntakeService {
                 metrics::lookup("active");
                 Ok(ItfStatus::Active { itf, as_of: None })
             }
-            Ok(Outcome::NoneActive) => {
+            Some(Outcome::NoneActive) => {
                 self.note(
                     self.store
                         .record_none_active(&veteran.icn, itf_type, now)
@@ -101,8 +108,9 @@ impl IntakeService {
                 metrics::lookup("none_active");
                 self.intake(veteran, itf_type, true).await
             }
-            // No answer in time: intake, which itself answers with our last
-            // record of an active, unexpired ITF when there is one.
+            // No answer in time, or the circuit is open: intake, which
+            // itself answers with our last record of an active, unexpired ITF
+            // when there is one.
             _ => {
                 let status = self.intake(veteran, itf_type, false).await?;
                 metrics::lookup(match status {
@@ -112,6 +120,30 @@ impl IntakeService {
                 Ok(status)
             }
         }
+    }
+
+    /// One GET within the look-up's budget; running out of it counts, for
+    /// the circuit, as a transient failure.
+    async fn ask(&self, veteran: &Veteran, itf_type: ItfType) -> Outcome {
+        let outcome = tokio::time::timeout(
+            self.lookup_budget,
+            self.client.active_itf(&veteran.icn, itf_type),
+        )
+        .await
+        .unwrap_or(Outcome::Transient { retry_after: None });
+        self.circuit.note(&outcome).await;
+        outcome
+    }
+
+    /// The circuit's probe, made without keeping the veteran waiting.
+    fn probe_in_background(&self, veteran: &Veteran, itf_type: ItfType) {
+        let client = self.client.clone();
+        let circuit = self.circuit.clone();
+        let icn = veteran.icn.clone();
+        tokio::spawn(async move {
+            let outcome = client.active_itf(&icn, itf_type).await;
+            circuit.note(&outcome).await;
+        });
     }
 
     /// `POST /v0/intent_to_file/compensation`: no provider call at all.
@@ -132,10 +164,18 @@ impl IntakeService {
         veteran: &Veteran,
         itf_type: ItfType,
     ) -> Result<ConfirmedItf, SyncError> {
+        if self.circuit.lookup_pass().await == LookupPass::Skip {
+            return Err(SyncError::ProviderUnavailable);
+        }
         let found = self.client.active_itf(&veteran.icn, itf_type).await;
+        self.circuit.note(&found).await;
         let created = match found {
             Outcome::Active(itf) => return Ok(ConfirmedItf::from(&itf)),
-            Outcome::NoneActive => self.client.create_itf(&veteran.icn, itf_type, None).await,
+            Outcome::NoneActive => {
+                let created = self.client.create_itf(&veteran.icn, itf_type, None).await;
+                self.circuit.note(&created).await;
+                created
+            }
             other => other,
         };
         match created {

@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use itf_app::domain::{Icn, ItfType};
 
 use super::{
-    Attempt, ClaimedJob, ConfirmedItf, Intake, ItfRequest, JobCounts, JobOutcome, NewRequest,
-    ProviderRecord, Session, Store, StoreError,
+    Attempt, CircuitChange, CircuitState, ClaimedJob, ConfirmedItf, Intake, ItfRequest, JobCounts,
+    JobOutcome, NewRequest, ProviderRecord, Session, Store, StoreError,
 };
 use crate::session_token::SessionTokenHash;
 
@@ -189,5 +189,26 @@ impl Store for Bounded {
 
     async fn job_counts(&self) -> Result<JobCounts, StoreError> {
         self.within(self.up()?.job_counts()).await
+    }
+
+    async fn circuit(&self) -> Result<CircuitState, StoreError> {
+        self.within(self.up()?.circuit()).await
+    }
+
+    async fn note_provider_answer(
+        &self,
+        transient: bool,
+        threshold: u32,
+    ) -> Result<Option<CircuitChange>, StoreError> {
+        self.within(self.up()?.note_provider_answer(transient, threshold))
+            .await
+    }
+
+    async fn make_deferred_jobs_due(&self) -> Result<u64, StoreError> {
+        self.within(self.up()?.make_deferred_jobs_due()).await
+    }
+
+    async fn take_probe(&self, cooldown: Duration) -> Result<bool, StoreError> {
+        self.within(self.up()?.take_probe(cooldown)).await
     }
 }

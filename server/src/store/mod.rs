@@ -16,8 +16,9 @@ use itf_app::domain::{Icn, ItfType, Veteran};
 
 pub use bounded::{AlwaysOpen, Bounded, Gate};
 pub use model::{
-    Attempt, AttemptOutcome, CallKind, ClaimedJob, ConfirmedItf, Intake, ItfRequest, JobCounts,
-    JobOutcome, JobState, JobUpdate, NewRequest, ProviderRecord, RequestState, RequestUpdate,
+    Attempt, AttemptOutcome, CallKind, CircuitChange, CircuitState, ClaimedJob, ConfirmedItf,
+    Intake, ItfRequest, JobCounts, JobOutcome, JobState, JobUpdate, NewRequest, ProviderRecord,
+    RequestState, RequestUpdate,
 };
 pub use postgres::{forward_job_notifications, PostgresStore};
 pub use sqlite::SqliteStore;
@@ -211,6 +212,25 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 
     async fn job_counts(&self) -> Result<JobCounts, StoreError>;
+
+    /// The provider's circuit now.
+    async fn circuit(&self) -> Result<CircuitState, StoreError>;
+
+    /// A provider answer. A transient failure counts toward opening the
+    /// circuit after `threshold` in a row, and reopens it from a probe; any
+    /// other answer closes it. Returns the change, if any.
+    async fn note_provider_answer(
+        &self,
+        transient: bool,
+        threshold: u32,
+    ) -> Result<Option<CircuitChange>, StoreError>;
+
+    /// Makes every queued job due now (the circuit closed); returns how many.
+    async fn make_deferred_jobs_due(&self) -> Result<u64, StoreError>;
+
+    /// The one probe of an open circuit whose cool-down has passed (or whose
+    /// probe was abandoned as long): true for exactly one caller.
+    async fn take_probe(&self, cooldown: std::time::Duration) -> Result<bool, StoreError>;
 }
 
 /// Opens the store `DATABASE_URL` names, every call within

@@ -91,6 +91,33 @@ named! {
     }
 }
 
+named! {
+    /// The provider's circuit, shared by every instance.
+    pub enum CircuitState {
+        /// The provider is asked.
+        Closed => "closed",
+        /// Repeated transient failures: nobody asks until a probe may.
+        Open => "open",
+        /// One caller is making the one probe.
+        Probing => "probing",
+    }
+}
+
+/// A change of the circuit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CircuitChange {
+    pub from: CircuitState,
+    pub to: CircuitState,
+}
+
+impl CircuitChange {
+    /// The change between the states before and after a write, if any.
+    pub fn between(from: &str, to: &str) -> Result<Option<Self>, StoreError> {
+        let (from, to) = (CircuitState::parse(from)?, CircuitState::parse(to)?);
+        Ok((from != to).then_some(Self { from, to }))
+    }
+}
+
 /// An ITF the provider confirmed, with its dates as the provider wrote them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfirmedItf {
@@ -671,6 +698,19 @@ mod tests {
         assert_eq!(seen_at, Some(seen));
         assert_eq!(record.active_at(at("2026-12-02T00:00:00Z")), None);
         assert_eq!(ProviderRecord::default().active_at(seen), None);
+    }
+
+    #[test]
+    fn a_circuit_change_is_only_a_change() {
+        assert_eq!(CircuitChange::between("open", "open").unwrap(), None);
+        assert_eq!(
+            CircuitChange::between("probing", "closed").unwrap(),
+            Some(CircuitChange {
+                from: CircuitState::Probing,
+                to: CircuitState::Closed
+            })
+        );
+        assert!(CircuitChange::between("closed", "ajar").is_err());
     }
 
     #[test]

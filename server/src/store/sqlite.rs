@@ -21,8 +21,9 @@ use super::model::{
     SessionRow, CLAIMED_COLUMNS, JOB_COUNTS_QUERY, REQUEST_COLUMNS,
 };
 use super::{
-    Attempt, ClaimedJob, ConfirmedItf, Intake, ItfRequest, JobCounts, JobOutcome, NewRequest,
-    ProviderRecord, RequestState, Session, Store, StoreError, ACQUIRE_TIMEOUT,
+    Attempt, CircuitChange, CircuitState, ClaimedJob, ConfirmedItf, Intake, ItfRequest, JobCounts,
+    JobOutcome, NewRequest, ProviderRecord, RequestState, Session, Store, StoreError,
+    ACQUIRE_TIMEOUT,
 };
 use crate::session_token::SessionTokenHash;
 
@@ -107,6 +108,11 @@ const LATER: &str = "strftime('%Y-%m-%dT%H:%M:%f000Z', 'now', ?4)";
 /// A date modifier of SQLite's: `+25.000 seconds`.
 fn seconds_from_now(span: std::time::Duration) -> String {
     format!("+{:.3} seconds", span.as_secs_f64())
+}
+
+/// A date modifier of SQLite's: `-30.000 seconds`.
+fn seconds_ago(span: std::time::Duration) -> String {
+    format!("-{:.3} seconds", span.as_secs_f64())
 }
 
 async fn request_by_id(
@@ -558,5 +564,60 @@ impl Store for SqliteStore {
                 .fetch_one(&self.pool)
                 .await?;
         JobCounts::from_rows(rows, oldest.map(Into::into))
+    }
+
+    async fn circuit(&self) -> Result<CircuitState, StoreError> {
+        let (state,): (String,) = sqlx::query_as("SELECT state FROM provider_circuit WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        CircuitState::parse(&state)
+    }
+
+    async fn note_provider_answer(
+        &self,
+        transient: bool,
+        threshold: u32,
+    ) -> Result<Option<CircuitChange>, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let (before,): (String,) =
+            sqlx::query_as("SELECT state FROM provider_circuit WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await?;
+        // Nothing to write in the common case: closed, and answered.
+        let after: Option<(String,)> = sqlx::query_as(&format!(
+            "UPDATE provider_circuit SET
+                 failures = CASE WHEN ?1 THEN failures + 1 ELSE 0 END,
+                 state = CASE WHEN NOT ?1 THEN 'closed' WHEN state = 'probing' OR failures + 1 >= ?2 THEN 'open' ELSE state END,
+                 changed_at = CASE WHEN CASE WHEN NOT ?1 THEN 'closed' WHEN state = 'probing' OR failures + 1 >= ?2 THEN 'open' ELSE state END <> state THEN {NOW} ELSE changed_at END
+             WHERE id = 1 AND NOT (state = 'closed' AND failures = 0 AND NOT ?1)
+             RETURNING state"
+        ))
+        .bind(transient)
+        .bind(i64::from(threshold))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let after = after.map_or_else(|| before.clone(), |(state,)| state);
+        tx.commit().await?;
+        CircuitChange::between(&before, &after)
+    }
+
+    async fn make_deferred_jobs_due(&self) -> Result<u64, StoreError> {
+        let woken = sqlx::query(&format!(
+            "UPDATE jobs SET run_at = {NOW} WHERE state = 'queued' AND run_at > {NOW}"
+        ))
+        .execute(&self.writer)
+        .await?;
+        Ok(woken.rows_affected())
+    }
+
+    async fn take_probe(&self, cooldown: std::time::Duration) -> Result<bool, StoreError> {
+        let taken = sqlx::query(&format!(
+            "UPDATE provider_circuit SET state = 'probing', changed_at = {NOW}
+             WHERE id = 1 AND state IN ('open', 'probing') AND changed_at <= strftime('%Y-%m-%dT%H:%M:%f000Z', 'now', ?1)"
+        ))
+        .bind(seconds_ago(cooldown))
+        .execute(&self.writer)
+        .await?;
+        Ok(taken.rows_affected() == 1)
     }
 }

@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 
 pub use backoff::retry_delay;
 
+use crate::circuit::{Circuit, WorkerPass};
 use crate::provider::{Call, Fenced, LighthouseClient, Outcome};
 use crate::store::{Attempt, CallKind, ClaimedJob, ConfirmedItf, JobOutcome, Store};
 use lease::Lease;
@@ -44,6 +45,7 @@ const AUTH_PAUSE: Duration = Duration::from_secs(60);
 pub struct Worker {
     store: Arc<dyn Store>,
     client: Arc<LighthouseClient>,
+    circuit: Arc<Circuit>,
     settings: WorkerSettings,
     owner: String,
     wake: Arc<Notify>,
@@ -53,12 +55,14 @@ impl Worker {
     pub fn new(
         store: Arc<dyn Store>,
         client: Arc<LighthouseClient>,
+        circuit: Arc<Circuit>,
         settings: WorkerSettings,
         wake: Arc<Notify>,
     ) -> Self {
         Self {
             store,
             client,
+            circuit,
             settings,
             owner: format!("worker-{}", uuid::Uuid::new_v4()),
             wake,
@@ -88,7 +92,12 @@ impl Worker {
                 }
                 continue;
             }
-            let claimed = self.claim(slots.available_permits()).await;
+            let free = match self.circuit.worker_pass().await {
+                WorkerPass::Any => slots.available_permits(),
+                WorkerPass::Probe => slots.available_permits().min(1),
+                WorkerPass::Defer => 0,
+            };
+            let claimed = self.claim(free).await;
             let idle = claimed.is_empty();
             for job in claimed {
                 let Ok(permit) = slots.clone().acquire_owned().await else {
@@ -225,6 +234,7 @@ impl Worker {
                 .active_itf_call(&request.icn, request.itf_type, lease)
                 .await?;
             self.record(job, CallKind::Get, &call).await;
+            self.circuit.note(&call.outcome).await;
             match call.outcome {
                 Outcome::NoneActive => {
                     if let Err(error) = self
@@ -243,6 +253,7 @@ impl Worker {
             .create_itf_call(&request.icn, request.itf_type, None, lease)
             .await?;
         self.record(job, CallKind::Post, &call).await;
+        self.circuit.note(&call.outcome).await;
         Ok(call.outcome)
     }
 

@@ -8,6 +8,7 @@
 
 mod support;
 
+mod circuit;
 mod cli;
 mod contract;
 mod faults;

@@ -8,8 +8,8 @@ use itf_app::development::test_veteran;
 use itf_app::domain::{ItfType, Veteran};
 use itf_server::session_token::SessionToken;
 use itf_server::store::{
-    Attempt, AttemptOutcome, CallKind, ConfirmedItf, Intake, ItfRequest, JobOutcome, NewRequest,
-    RequestState, Session, Store, StoreError,
+    Attempt, AttemptOutcome, CallKind, CircuitState, ConfirmedItf, Intake, ItfRequest, JobOutcome,
+    NewRequest, RequestState, Session, Store, StoreError,
 };
 
 /// Both databases keep microseconds.
@@ -346,6 +346,55 @@ async fn a_lease_is_renewed_only_by_its_holder(store: Arc<dyn Store>) {
     assert_eq!(store.job_counts().await.unwrap().done, 1);
 }
 
+async fn the_circuit_opens_lets_one_probe_through_and_closes(store: Arc<dyn Store>) {
+    let cooldown = std::time::Duration::from_secs(1);
+    assert_eq!(store.circuit().await.unwrap(), CircuitState::Closed);
+    assert_eq!(store.note_provider_answer(true, 3).await.unwrap(), None);
+    assert_eq!(store.note_provider_answer(true, 3).await.unwrap(), None);
+    let opened = store.note_provider_answer(true, 3).await.unwrap();
+    assert_eq!(
+        opened.map(|change| change.to),
+        Some(CircuitState::Open),
+        "the third failure in a row opens it"
+    );
+    // A late failure keeps it open without starting the cool-down again.
+    assert_eq!(store.note_provider_answer(true, 3).await.unwrap(), None);
+    assert!(!store.take_probe(cooldown).await.unwrap(), "cooling down");
+    tokio::time::sleep(cooldown + std::time::Duration::from_millis(200)).await;
+    let (first, second) = tokio::join!(store.take_probe(cooldown), store.take_probe(cooldown));
+    assert_eq!(
+        [first.unwrap(), second.unwrap()]
+            .iter()
+            .filter(|taken| **taken)
+            .count(),
+        1,
+        "exactly one probe"
+    );
+    assert_eq!(store.circuit().await.unwrap(), CircuitState::Probing);
+    // The probe fails: open again; then after a cool-down a probe answers.
+    let reopened = store.note_provider_answer(true, 3).await.unwrap();
+    assert_eq!(reopened.map(|change| change.to), Some(CircuitState::Open));
+    tokio::time::sleep(cooldown + std::time::Duration::from_millis(200)).await;
+    assert!(store.take_probe(cooldown).await.unwrap());
+    let vet = veteran("load-17");
+    store.intake(&new_request(&vet, now())).await.unwrap();
+    let job = store.claim_jobs("a", LEASE, 1).await.unwrap().remove(0);
+    let later = JobOutcome::Retry {
+        run_at: now() + Duration::hours(1),
+        error: "provider down".to_owned(),
+    };
+    assert!(store
+        .finish_job(&job.id, &job.lease_token, now(), &later)
+        .await
+        .unwrap());
+    let closed = store.note_provider_answer(false, 3).await.unwrap();
+    assert_eq!(closed.map(|change| change.to), Some(CircuitState::Closed));
+    assert_eq!(store.make_deferred_jobs_due().await.unwrap(), 1);
+    assert_eq!(store.claim_jobs("a", LEASE, 1).await.unwrap().len(), 1);
+    // Closed and answered: nothing changes.
+    assert_eq!(store.note_provider_answer(false, 3).await.unwrap(), None);
+}
+
 async fn a_retried_job_waits_for_its_time(store: Arc<dyn Store>) {
     let vet = veteran("load-13");
     store.intake(&new_request(&vet, now())).await.unwrap();
@@ -510,6 +559,7 @@ conformance!(
     concurrent_intakes_for_one_veteran_make_one_request,
     a_claimed_job_is_leased_to_one_worker,
     a_lease_is_renewed_only_by_its_holder,
+    the_circuit_opens_lets_one_probe_through_and_closes,
     a_retried_job_waits_for_its_time,
     a_released_job_does_not_count_as_an_attempt,
     a_refused_request_needs_attention_and_stays_open,

@@ -121,6 +121,9 @@ pub fn key_file() -> String {
         .to_owned()
 }
 
+/// A failure count no test reaches: the circuit never opens.
+pub const CIRCUIT_OFF: u32 = 1_000_000;
+
 /// A typed test configuration: the embedded defaults on a database of the
 /// test's own, listening on a free port, with what a test changes named by
 /// method, so that a misspelt setting does not compile.
@@ -132,6 +135,9 @@ impl TestConfig {
         config.database = DatabaseUrl::parse(database_url).expect("a database URL");
         config.site.addr = "127.0.0.1:0".parse().expect("an address");
         config.data_dir = data_dir().to_path_buf();
+        // Tests drive the provider down and up and expect completion in
+        // seconds: the circuit stays out of their way unless a test sets it.
+        config.provider.circuit.failures = CIRCUIT_OFF;
         Self(config)
     }
 

@@ -41,6 +41,7 @@ impl AppProcess {
             .env("DATABASE_URL", database_url)
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
             .env("ITF_DATA_DIR", super::data_dir())
+            .env("ITF_CIRCUIT_FAILURES", super::CIRCUIT_OFF.to_string())
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(stdout)
