@@ -6,6 +6,9 @@ CREATE TABLE provider_circuit (
     state      TEXT NOT NULL CHECK (state IN ('closed', 'open', 'probing')),
     -- Transient failures in a row, across instances.
     failures   INTEGER NOT NULL,
+    -- Whether the last answer noted changed the state: what the update
+    -- that notes an answer returns.
+    last_answer_changed_state BOOLEAN NOT NULL DEFAULT FALSE,
     changed_at TEXT NOT NULL
 );
 

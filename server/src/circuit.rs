@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::config::CircuitSettings;
 use crate::provider::Outcome;
-use crate::store::{CircuitChange, CircuitState, Store};
+use crate::store::{CircuitState, Store};
 
 pub struct Circuit {
     store: Arc<dyn Store>,
@@ -89,12 +89,8 @@ impl Circuit {
             .note_provider_answer(transient, self.settings.failures)
             .await
         {
-            Ok(Some(CircuitChange { from, to })) => {
-                tracing::warn!(
-                    from = from.as_str(),
-                    to = to.as_str(),
-                    "the provider's circuit changed"
-                );
+            Ok(Some(to)) => {
+                tracing::warn!(state = to.as_str(), "the provider's circuit changed");
                 if to == CircuitState::Closed {
                     match self.store.make_deferred_jobs_due().await {
                         Ok(woken) => tracing::info!(woken, "deferred jobs are due again"),

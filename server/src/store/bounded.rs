@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use itf_app::domain::{Icn, ItfType};
 
 use super::{
-    Attempt, CircuitChange, CircuitState, ClaimedJob, ConfirmedItf, Intake, ItfRequest, JobCounts,
-    JobOutcome, NewRequest, ProviderRecord, Session, Store, StoreError,
+    Attempt, CircuitState, ClaimedJob, ConfirmedItf, Intake, ItfRequest, JobCounts, JobOutcome,
+    NewRequest, ProviderRecord, Session, Store, StoreError,
 };
 use crate::session_token::SessionTokenHash;
 
@@ -199,7 +199,7 @@ impl Store for Bounded {
         &self,
         transient: bool,
         threshold: u32,
-    ) -> Result<Option<CircuitChange>, StoreError> {
+    ) -> Result<Option<CircuitState>, StoreError> {
         self.within(self.up()?.note_provider_answer(transient, threshold))
             .await
     }

@@ -16,9 +16,9 @@ use itf_app::domain::{Icn, ItfType, Veteran};
 
 pub use bounded::{AlwaysOpen, Bounded, Gate};
 pub use model::{
-    Attempt, AttemptOutcome, CallKind, CircuitChange, CircuitState, ClaimedJob, ConfirmedItf,
-    Intake, ItfRequest, JobCounts, JobOutcome, JobState, JobUpdate, NewRequest, ProviderRecord,
-    RequestState, RequestUpdate,
+    Attempt, AttemptOutcome, CallKind, CircuitState, ClaimedJob, ConfirmedItf, Intake, ItfRequest,
+    JobCounts, JobOutcome, JobState, JobUpdate, NewRequest, ProviderRecord, RequestState,
+    RequestUpdate,
 };
 pub use postgres::{forward_job_notifications, PostgresStore};
 pub use sqlite::SqliteStore;
@@ -218,12 +218,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// A provider answer. A transient failure counts toward opening the
     /// circuit after `threshold` in a row, and reopens it from a probe; any
-    /// other answer closes it. Returns the change, if any.
+    /// other answer closes it. Returns the state it changed to, if it did.
     async fn note_provider_answer(
         &self,
         transient: bool,
         threshold: u32,
-    ) -> Result<Option<CircuitChange>, StoreError>;
+    ) -> Result<Option<CircuitState>, StoreError>;
 
     /// Makes every queued job due now (the circuit closed); returns how many.
     async fn make_deferred_jobs_due(&self) -> Result<u64, StoreError>;

@@ -103,18 +103,15 @@ named! {
     }
 }
 
-/// A change of the circuit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CircuitChange {
-    pub from: CircuitState,
-    pub to: CircuitState,
-}
-
-impl CircuitChange {
-    /// The change between the states before and after a write, if any.
-    pub fn between(from: &str, to: &str) -> Result<Option<Self>, StoreError> {
-        let (from, to) = (CircuitState::parse(from)?, CircuitState::parse(to)?);
-        Ok((from != to).then_some(Self { from, to }))
+impl CircuitState {
+    /// The state a provider answer changed the circuit to, from what its
+    /// update returns: the state and whether it changed; nothing when the
+    /// update had nothing to write.
+    pub fn changed_to(row: Option<(String, bool)>) -> Result<Option<Self>, StoreError> {
+        match row {
+            Some((state, true)) => Self::parse(&state).map(Some),
+            _ => Ok(None),
+        }
     }
 }
 
@@ -701,16 +698,17 @@ mod tests {
     }
 
     #[test]
-    fn a_circuit_change_is_only_a_change() {
-        assert_eq!(CircuitChange::between("open", "open").unwrap(), None);
+    fn a_circuit_changes_only_when_its_update_says_so() {
+        assert_eq!(CircuitState::changed_to(None).unwrap(), None);
         assert_eq!(
-            CircuitChange::between("probing", "closed").unwrap(),
-            Some(CircuitChange {
-                from: CircuitState::Probing,
-                to: CircuitState::Closed
-            })
+            CircuitState::changed_to(Some(("open".to_owned(), false))).unwrap(),
+            None
         );
-        assert!(CircuitChange::between("closed", "ajar").is_err());
+        assert_eq!(
+            CircuitState::changed_to(Some(("closed".to_owned(), true))).unwrap(),
+            Some(CircuitState::Closed)
+        );
+        assert!(CircuitState::changed_to(Some(("ajar".to_owned(), true))).is_err());
     }
 
     #[test]

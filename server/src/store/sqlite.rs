@@ -21,9 +21,8 @@ use super::model::{
     SessionRow, CLAIMED_COLUMNS, JOB_COUNTS_QUERY, REQUEST_COLUMNS,
 };
 use super::{
-    Attempt, CircuitChange, CircuitState, ClaimedJob, ConfirmedItf, Intake, ItfRequest, JobCounts,
-    JobOutcome, NewRequest, ProviderRecord, RequestState, Session, Store, StoreError,
-    ACQUIRE_TIMEOUT,
+    Attempt, CircuitState, ClaimedJob, ConfirmedItf, Intake, ItfRequest, JobCounts, JobOutcome,
+    NewRequest, ProviderRecord, RequestState, Session, Store, StoreError, ACQUIRE_TIMEOUT,
 };
 use crate::session_token::SessionTokenHash;
 
@@ -577,28 +576,23 @@ impl Store for SqliteStore {
         &self,
         transient: bool,
         threshold: u32,
-    ) -> Result<Option<CircuitChange>, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let (before,): (String,) =
-            sqlx::query_as("SELECT state FROM provider_circuit WHERE id = 1")
-                .fetch_one(&mut *tx)
-                .await?;
-        // Nothing to write in the common case: closed, and answered.
-        let after: Option<(String,)> = sqlx::query_as(&format!(
+    ) -> Result<Option<CircuitState>, StoreError> {
+        // One statement; in the common case (closed, and answered) it has
+        // nothing to write.
+        let row: Option<(String, bool)> = sqlx::query_as(&format!(
             "UPDATE provider_circuit SET
                  failures = CASE WHEN ?1 THEN failures + 1 ELSE 0 END,
                  state = CASE WHEN NOT ?1 THEN 'closed' WHEN state = 'probing' OR failures + 1 >= ?2 THEN 'open' ELSE state END,
-                 changed_at = CASE WHEN CASE WHEN NOT ?1 THEN 'closed' WHEN state = 'probing' OR failures + 1 >= ?2 THEN 'open' ELSE state END <> state THEN {NOW} ELSE changed_at END
+                 changed_at = CASE WHEN (CASE WHEN NOT ?1 THEN 'closed' WHEN state = 'probing' OR failures + 1 >= ?2 THEN 'open' ELSE state END) <> state THEN {NOW} ELSE changed_at END,
+                 last_answer_changed_state = ((CASE WHEN NOT ?1 THEN 'closed' WHEN state = 'probing' OR failures + 1 >= ?2 THEN 'open' ELSE state END) <> state)
              WHERE id = 1 AND NOT (state = 'closed' AND failures = 0 AND NOT ?1)
-             RETURNING state"
+             RETURNING state, last_answer_changed_state"
         ))
         .bind(transient)
         .bind(i64::from(threshold))
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&self.writer)
         .await?;
-        let after = after.map_or_else(|| before.clone(), |(state,)| state);
-        tx.commit().await?;
-        CircuitChange::between(&before, &after)
+        CircuitState::changed_to(row)
     }
 
     async fn make_deferred_jobs_due(&self) -> Result<u64, StoreError> {

@@ -353,7 +353,7 @@ async fn the_circuit_opens_lets_one_probe_through_and_closes(store: Arc<dyn Stor
     assert_eq!(store.note_provider_answer(true, 3).await.unwrap(), None);
     let opened = store.note_provider_answer(true, 3).await.unwrap();
     assert_eq!(
-        opened.map(|change| change.to),
+        opened,
         Some(CircuitState::Open),
         "the third failure in a row opens it"
     );
@@ -373,7 +373,7 @@ async fn the_circuit_opens_lets_one_probe_through_and_closes(store: Arc<dyn Stor
     assert_eq!(store.circuit().await.unwrap(), CircuitState::Probing);
     // The probe fails: open again; then after a cool-down a probe answers.
     let reopened = store.note_provider_answer(true, 3).await.unwrap();
-    assert_eq!(reopened.map(|change| change.to), Some(CircuitState::Open));
+    assert_eq!(reopened, Some(CircuitState::Open));
     tokio::time::sleep(cooldown + std::time::Duration::from_millis(200)).await;
     assert!(store.take_probe(cooldown).await.unwrap());
     let vet = veteran("load-17");
@@ -388,7 +388,7 @@ async fn the_circuit_opens_lets_one_probe_through_and_closes(store: Arc<dyn Stor
         .await
         .unwrap());
     let closed = store.note_provider_answer(false, 3).await.unwrap();
-    assert_eq!(closed.map(|change| change.to), Some(CircuitState::Closed));
+    assert_eq!(closed, Some(CircuitState::Closed));
     assert_eq!(store.make_deferred_jobs_due().await.unwrap(), 1);
     assert_eq!(store.claim_jobs("a", LEASE, 1).await.unwrap().len(), 1);
     // Closed and answered: nothing changes.
