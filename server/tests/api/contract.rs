@@ -228,13 +228,7 @@ async fn pension_answers_synchronously() {
 async fn our_database_down() {
     let (app, _db) = spawn().await;
     let browser = app.veteran("vet-no-itf").await;
-    let outage = app
-        .client
-        .post(app.url("/review/outage"))
-        .form(&[("down", "true")])
-        .send()
-        .await
-        .unwrap();
+    let outage = app.take_database_down().await;
     assert_eq!(outage.status(), StatusCode::SEE_OTHER);
     insta::assert_json_snapshot!("list_database_down", list(&app, &browser).await);
     insta::assert_json_snapshot!(

@@ -285,13 +285,7 @@ async fn production_mounts_no_development_surface() {
         "test users offered in production"
     );
     assert!(page.contains("Sign-in isn't set up"));
-    let review = app
-        .client
-        .post(app.url("/review/outage"))
-        .form(&[("down", "true")])
-        .send()
-        .await
-        .unwrap();
+    let review = app.take_database_down().await;
     assert_eq!(
         review.status(),
         StatusCode::NOT_FOUND,

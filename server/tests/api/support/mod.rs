@@ -250,6 +250,17 @@ impl TestApp {
         browser
     }
 
+    /// Asks the review page's outage switch to make our database look
+    /// down (mounted only in development).
+    pub async fn take_database_down(&self) -> reqwest::Response {
+        self.client
+            .post(self.url("/review/outage"))
+            .form(&[("down", "true")])
+            .send()
+            .await
+            .expect("the app answers")
+    }
+
     /// Sets the in-process simulator's mode.
     pub async fn set_mode(&self, mode: serde_json::Value) {
         let response = self
