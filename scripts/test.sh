@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 ./scripts/check-no-keys.sh
 
 echo "==> formatting"
-cargo fmt --all --check
+cargo fmt --check
 
 echo "==> building the server and the WebAssembly bundle"
 cargo leptos build
