@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use itf_app::domain::{Icn, ItfType};
 
 use super::{
-    Attempt, CircuitState, ClaimedJob, ConfirmedItf, Intake, ItfRequest, JobCounts, JobOutcome,
-    NewRequest, ProviderRecord, Session, Store, StoreError,
+    Attempt, BudgetAnswer, BudgetClaim, CircuitState, ClaimedJob, ConfirmedItf, Intake, ItfRequest,
+    JobCounts, JobOutcome, NewRequest, ProviderRecord, Session, Store, StoreError,
 };
 use crate::session_token::SessionTokenHash;
 
@@ -210,5 +210,13 @@ impl Store for Bounded {
 
     async fn take_probe(&self, cooldown: Duration) -> Result<bool, StoreError> {
         self.within(self.up()?.take_probe(cooldown)).await
+    }
+
+    async fn take_budget(&self, claim: BudgetClaim) -> Result<BudgetAnswer, StoreError> {
+        self.within(self.up()?.take_budget(claim)).await
+    }
+
+    async fn hold_budget(&self, ahead: Duration) -> Result<(), StoreError> {
+        self.within(self.up()?.hold_budget(ahead)).await
     }
 }

@@ -16,9 +16,9 @@ use itf_app::domain::{Icn, ItfType, Veteran};
 
 pub use bounded::{AlwaysOpen, Bounded, Gate};
 pub use model::{
-    Attempt, AttemptOutcome, CallKind, CircuitState, ClaimedJob, ConfirmedItf, Intake, ItfRequest,
-    JobCounts, JobOutcome, JobState, JobUpdate, NewRequest, ProviderRecord, RequestState,
-    RequestUpdate,
+    Attempt, AttemptOutcome, BudgetAnswer, BudgetClaim, CallKind, CircuitState, ClaimedJob,
+    ConfirmedItf, Intake, ItfRequest, JobCounts, JobOutcome, JobState, JobUpdate, NewRequest,
+    ProviderRecord, RequestState, RequestUpdate,
 };
 pub use postgres::{forward_job_notifications, PostgresStore};
 pub use sqlite::SqliteStore;
@@ -231,6 +231,15 @@ pub trait Store: Send + Sync + 'static {
     /// The one probe of an open circuit whose cool-down has passed (or whose
     /// probe was abandoned as long): true for exactly one caller.
     async fn take_probe(&self, cooldown: std::time::Duration) -> Result<bool, StoreError>;
+
+    /// One call from the provider budget shared by every instance, by the
+    /// database's clock: granted, and counted, in one statement; or how
+    /// long until the same claim may be granted.
+    async fn take_budget(&self, claim: BudgetClaim) -> Result<BudgetAnswer, StoreError>;
+
+    /// Moves the budget's bucket to at least `ahead` of now: a claim is
+    /// then let through only once that is within its tolerance.
+    async fn hold_budget(&self, ahead: std::time::Duration) -> Result<(), StoreError>;
 }
 
 /// Opens the store `DATABASE_URL` names, every call within

@@ -115,6 +115,41 @@ impl CircuitState {
     }
 }
 
+/// One call's claim on the shared provider budget, a GCRA bucket: a call
+/// moves the bucket's theoretical arrival time on by `interval`, and is let
+/// through only while that time is at most `tolerance` ahead of now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetClaim {
+    pub interval: Duration,
+    pub tolerance: Duration,
+}
+
+/// A duration in the whole milliseconds the provider budget counts in.
+pub fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// What the provider budget made of a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BudgetAnswer {
+    /// The call may be made now.
+    Granted,
+    /// No call now; the same claim may succeed after this long.
+    Wait(Duration),
+}
+
+impl BudgetAnswer {
+    /// The answer from what the update that takes a call returns: the
+    /// milliseconds by which the bucket is beyond the claim's tolerance, or
+    /// none when the call was let through.
+    pub fn from_wait(wait_ms: Option<i64>) -> Self {
+        match wait_ms {
+            None => Self::Granted,
+            Some(ms) => Self::Wait(Duration::from_millis(u64::try_from(ms).unwrap_or(0).max(1))),
+        }
+    }
+}
+
 /// An ITF the provider confirmed, with its dates as the provider wrote them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfirmedItf {
@@ -577,6 +612,20 @@ fn confirmed(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_budget_claim_is_granted_or_told_how_long_to_wait() {
+        assert_eq!(BudgetAnswer::from_wait(None), BudgetAnswer::Granted);
+        assert_eq!(
+            BudgetAnswer::from_wait(Some(1500)),
+            BudgetAnswer::Wait(Duration::from_millis(1500))
+        );
+        // Refused at the edge of its tolerance: it waits, however little.
+        assert_eq!(
+            BudgetAnswer::from_wait(Some(0)),
+            BudgetAnswer::Wait(Duration::from_millis(1))
+        );
+    }
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text)

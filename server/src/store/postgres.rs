@@ -10,14 +10,19 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, Postgres};
 use itf_app::domain::{Icn, ItfType};
 
 use super::model::{
-    ensure_itf_payload, provider_date, AttemptRow, ClaimedRow, ProviderRecordRow, RequestRow,
-    SessionRow, CLAIMED_COLUMNS, JOB_COUNTS_QUERY, REQUEST_COLUMNS,
+    ensure_itf_payload, millis, provider_date, AttemptRow, ClaimedRow, ProviderRecordRow,
+    RequestRow, SessionRow, CLAIMED_COLUMNS, JOB_COUNTS_QUERY, REQUEST_COLUMNS,
 };
 use super::{
-    Attempt, CircuitState, ClaimedJob, ConfirmedItf, Intake, ItfRequest, JobCounts, JobOutcome,
-    NewRequest, ProviderRecord, RequestState, Session, Store, StoreError, ACQUIRE_TIMEOUT,
+    Attempt, BudgetAnswer, BudgetClaim, CircuitState, ClaimedJob, ConfirmedItf, Intake, ItfRequest,
+    JobCounts, JobOutcome, NewRequest, ProviderRecord, RequestState, Session, Store, StoreError,
+    ACQUIRE_TIMEOUT,
 };
 use crate::session_token::SessionTokenHash;
+
+/// The database's clock in milliseconds since the epoch, as the provider
+/// budget counts.
+const NOW_MS: &str = "(extract(epoch FROM now()) * 1000)::bigint";
 
 /// Woken by every intake, so that idle workers on any instance start at once.
 pub const JOBS_CHANNEL: &str = "itf_jobs";
@@ -579,6 +584,32 @@ impl Store for PostgresStore {
         .execute(&self.pool)
         .await?;
         Ok(taken.rows_affected() == 1)
+    }
+
+    async fn take_budget(&self, claim: BudgetClaim) -> Result<BudgetAnswer, StoreError> {
+        let (wait,): (Option<i64>,) = sqlx::query_as(&format!(
+            "UPDATE provider_budget SET
+                 tat_ms = CASE WHEN tat_ms - {NOW_MS} <= $2 THEN GREATEST(tat_ms, {NOW_MS}) + $1 ELSE tat_ms END,
+                 last_wait_ms = CASE WHEN tat_ms - {NOW_MS} <= $2 THEN NULL ELSE tat_ms - {NOW_MS} - $2 END
+             WHERE id = 1
+             RETURNING last_wait_ms"
+        ))
+        .bind(millis(claim.interval))
+        .bind(millis(claim.tolerance))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(BudgetAnswer::from_wait(wait))
+    }
+
+    async fn hold_budget(&self, ahead: std::time::Duration) -> Result<(), StoreError> {
+        sqlx::query(&format!(
+            "UPDATE provider_budget SET tat_ms = {NOW_MS} + $1
+             WHERE id = 1 AND tat_ms < {NOW_MS} + $1"
+        ))
+        .bind(millis(ahead))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 }
 

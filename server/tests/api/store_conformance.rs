@@ -8,8 +8,8 @@ use itf_app::development::test_veteran;
 use itf_app::domain::{ItfType, Veteran};
 use itf_server::session_token::SessionToken;
 use itf_server::store::{
-    Attempt, AttemptOutcome, CallKind, CircuitState, ConfirmedItf, Intake, ItfRequest, JobOutcome,
-    NewRequest, RequestState, Session, Store, StoreError,
+    Attempt, AttemptOutcome, BudgetAnswer, BudgetClaim, CallKind, CircuitState, ConfirmedItf,
+    Intake, ItfRequest, JobOutcome, NewRequest, RequestState, Session, Store, StoreError,
 };
 
 /// Both databases keep microseconds.
@@ -395,6 +395,66 @@ async fn the_circuit_opens_lets_one_probe_through_and_closes(store: Arc<dyn Stor
     assert_eq!(store.note_provider_answer(false, 3).await.unwrap(), None);
 }
 
+/// A wait the budget answered, which must be there.
+fn wait_of(answer: Result<BudgetAnswer, StoreError>) -> std::time::Duration {
+    match answer.unwrap() {
+        BudgetAnswer::Wait(wait) => wait,
+        BudgetAnswer::Granted => panic!("granted; a wait was expected"),
+    }
+}
+
+async fn the_provider_budget_paces_the_worker_and_keeps_a_reserve_for_people(
+    store: Arc<dyn Store>,
+) {
+    // Long intervals, so that the time the calls take does not count.
+    let interval = std::time::Duration::from_secs(2);
+    let worker = BudgetClaim {
+        interval,
+        tolerance: std::time::Duration::ZERO,
+    };
+    let person = BudgetClaim {
+        interval,
+        tolerance: interval * 2,
+    };
+    // An idle bucket lets a person take three calls at once, concurrently
+    // from ten callers, and no more.
+    let claims = (0..10).map(|_| store.take_budget(person));
+    let granted = futures_util::future::join_all(claims)
+        .await
+        .into_iter()
+        .filter(|answer| *answer.as_ref().unwrap() == BudgetAnswer::Granted)
+        .count();
+    assert_eq!(granted, 3, "the reserve is three calls");
+    // Those three are the worker's next three intervals.
+    let wait = wait_of(store.take_budget(worker).await);
+    assert!(
+        wait > interval * 5 / 2 && wait <= interval * 3,
+        "the worker waits for the calls people took: {wait:?}"
+    );
+    // The provider said to wait ten seconds: the worker waits that long,
+    // people that long less their tolerance.
+    store
+        .hold_budget(std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    let wait = wait_of(store.take_budget(worker).await);
+    assert!(
+        wait > std::time::Duration::from_secs(9) && wait <= std::time::Duration::from_secs(10),
+        "{wait:?}"
+    );
+    let wait = wait_of(store.take_budget(person).await);
+    assert!(
+        wait > std::time::Duration::from_secs(5) && wait <= std::time::Duration::from_secs(6),
+        "{wait:?}"
+    );
+    // A hold shorter than the bucket's lead changes nothing.
+    store
+        .hold_budget(std::time::Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert!(wait_of(store.take_budget(worker).await) > std::time::Duration::from_secs(8));
+}
+
 async fn a_retried_job_waits_for_its_time(store: Arc<dyn Store>) {
     let vet = veteran("load-13");
     store.intake(&new_request(&vet, now())).await.unwrap();
@@ -560,6 +620,7 @@ conformance!(
     a_claimed_job_is_leased_to_one_worker,
     a_lease_is_renewed_only_by_its_holder,
     the_circuit_opens_lets_one_probe_through_and_closes,
+    the_provider_budget_paces_the_worker_and_keeps_a_reserve_for_people,
     a_retried_job_waits_for_its_time,
     a_released_job_does_not_count_as_an_attempt,
     a_refused_request_needs_attention_and_stays_open,
