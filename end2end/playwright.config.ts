@@ -51,8 +51,10 @@ export default defineConfig({
       // Short retries, so that a provider coming back is seen in seconds.
       ITF_RETRY_MAX_DELAY: '2',
       // The pages are tested state by state with the provider switched
-      // between modes; the circuit, tested on its own, stays out of the way.
+      // between modes; the circuit and the provider budget, tested on their
+      // own, stay out of the way.
       ITF_CIRCUIT_FAILURES: '1000000',
+      LIGHTHOUSE_QUOTA_PER_MINUTE: '60000',
       RUST_LOG: 'warn',
     },
   },

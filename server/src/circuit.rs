@@ -3,13 +3,15 @@
 //! stop asking the provider and answer at once, and the worker defers its
 //! jobs. After a cool-down exactly one caller, a look-up or a worker, makes
 //! one probe; an answer closes the circuit and makes every deferred job due,
-//! a failure opens it again. Every change is a log line. A database that
+//! a failure opens it again. Every change is a log line and a metric
+//! (`itf_provider_circuit_changes_total`). A database that
 //! cannot be read leaves the circuit as if closed: the provider is not
 //! kept from callers by our own outage.
 
 use std::sync::Arc;
 
 use crate::config::CircuitSettings;
+use crate::metrics;
 use crate::provider::Outcome;
 use crate::store::{CircuitState, Store};
 
@@ -50,11 +52,18 @@ impl Circuit {
     async fn may_ask(&self) -> Result<bool, ()> {
         match self.store.circuit().await {
             Ok(CircuitState::Closed) | Err(_) => Err(()),
-            Ok(_) => Ok(self
-                .store
-                .take_probe(self.settings.cooldown)
-                .await
-                .unwrap_or(false)),
+            Ok(_) => {
+                let probe = self
+                    .store
+                    .take_probe(self.settings.cooldown)
+                    .await
+                    .unwrap_or(false);
+                if probe {
+                    tracing::warn!(state = "probing", "the provider's circuit changed");
+                    metrics::circuit_changed(CircuitState::Probing);
+                }
+                Ok(probe)
+            }
         }
     }
 
@@ -91,6 +100,7 @@ impl Circuit {
         {
             Ok(Some(to)) => {
                 tracing::warn!(state = to.as_str(), "the provider's circuit changed");
+                metrics::circuit_changed(to);
                 if to == CircuitState::Closed {
                     match self.store.make_deferred_jobs_due().await {
                         Ok(woken) => tracing::info!(woken, "deferred jobs are due again"),

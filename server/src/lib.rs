@@ -1,6 +1,7 @@
 //! The itf-async service: configuration, store, web, worker and provider
 //! client, assembled here. `main.rs` is only the command line around it.
 
+pub mod budget;
 pub mod circuit;
 pub mod config;
 pub mod development;
@@ -24,6 +25,7 @@ use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 
+use budget::Budget;
 use circuit::Circuit;
 use config::{read_key_file, Config, ConfigError, DatabaseUrl, Profile, Provider, SIMULATOR_ROOT};
 use development::{Development, DevelopmentKey, Simulator};
@@ -85,12 +87,14 @@ impl Application {
         )?)?);
         let wake = Arc::new(Notify::new());
         let circuit = Arc::new(Circuit::new(store.clone(), config.provider.circuit));
+        let budget = Arc::new(Budget::new(store.clone(), config.provider.budget));
         let config = Arc::new(config);
         let web = config.role.serves_pages().then(|| {
             let intake = Arc::new(IntakeService::new(
                 store.clone(),
                 client.clone(),
                 circuit.clone(),
+                budget.clone(),
                 config.site.lookup_budget,
                 wake.clone(),
             ));
@@ -104,7 +108,7 @@ impl Application {
         let worker = config
             .role
             .runs_worker()
-            .then(|| worker_for(&config, store.clone(), client, circuit, wake));
+            .then(|| worker_for(&config, store.clone(), client, circuit, budget, wake));
         let operations = Operations::new(store);
         prepare_schema(
             &operations,
@@ -184,6 +188,7 @@ fn worker_for(
     store: Arc<dyn Store>,
     client: Arc<LighthouseClient>,
     circuit: Arc<Circuit>,
+    budget: Arc<Budget>,
     wake: Arc<Notify>,
 ) -> Arc<Worker> {
     if let DatabaseUrl::Postgres(url) = &config.database {
@@ -194,6 +199,7 @@ fn worker_for(
         store,
         client,
         circuit,
+        budget,
         WorkerSettings {
             concurrency: config.worker.concurrency,
             retry_max_delay: config.worker.retry_max_delay,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use prometheus::{Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 
-use crate::store::JobCounts;
+use crate::store::{CircuitState, JobCounts};
 
 const LATENCY_BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
@@ -23,6 +23,9 @@ struct Domain {
     provider_seconds: HistogramVec,
     jobs: IntGaugeVec,
     oldest_pending: Gauge,
+    circuit_changes: IntCounterVec,
+    budget_refusals: IntCounterVec,
+    budget_corrections: IntCounterVec,
 }
 
 static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
@@ -73,6 +76,30 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
         "Age of the oldest pending request (0 when none)",
     )
     .expect("valid metric");
+    let circuit_changes = IntCounterVec::new(
+        Opts::new(
+            "itf_provider_circuit_changes_total",
+            "Changes of the provider's shared circuit, by the state it changed to",
+        ),
+        &["state"],
+    )
+    .expect("valid metric");
+    let budget_refusals = IntCounterVec::new(
+        Opts::new(
+            "itf_provider_budget_refusals_total",
+            "Provider calls the shared budget did not let through at once, by caller",
+        ),
+        &["caller"],
+    )
+    .expect("valid metric");
+    let budget_corrections = IntCounterVec::new(
+        Opts::new(
+            "itf_provider_budget_corrections_total",
+            "Times the provider's rate-limit answers held the shared budget back, by cause",
+        ),
+        &["cause"],
+    )
+    .expect("valid metric");
     for collector in [
         Box::new(intakes.clone()) as Box<dyn prometheus::core::Collector>,
         Box::new(intake_seconds.clone()),
@@ -81,8 +108,26 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
         Box::new(provider_seconds.clone()),
         Box::new(jobs.clone()),
         Box::new(oldest_pending.clone()),
+        Box::new(circuit_changes.clone()),
+        Box::new(budget_refusals.clone()),
+        Box::new(budget_corrections.clone()),
     ] {
         registry.register(collector).expect("registered once");
+    }
+    // Every label known up front, at zero, so that a rate can be taken
+    // before the first change.
+    for state in [
+        CircuitState::Closed,
+        CircuitState::Open,
+        CircuitState::Probing,
+    ] {
+        circuit_changes.with_label_values(&[state.as_str()]);
+    }
+    for caller in [Caller::Person, Caller::Worker] {
+        budget_refusals.with_label_values(&[caller.as_str()]);
+    }
+    for cause in [Correction::TooManyRequests, Correction::Remaining] {
+        budget_corrections.with_label_values(&[cause.as_str()]);
     }
     Domain {
         registry,
@@ -93,6 +138,9 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
         provider_seconds,
         jobs,
         oldest_pending,
+        circuit_changes,
+        budget_refusals,
+        budget_corrections,
     }
 });
 
@@ -129,6 +177,61 @@ pub fn jobs(counts: &JobCounts, now: chrono::DateTime<chrono::Utc>) {
         (now - at).num_milliseconds().max(0) as f64 / 1000.0
     });
     DOMAIN.oldest_pending.set(age);
+}
+
+pub fn circuit_changed(to: CircuitState) {
+    DOMAIN
+        .circuit_changes
+        .with_label_values(&[to.as_str()])
+        .inc();
+}
+
+/// Who asked the provider budget for a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    Person,
+    Worker,
+}
+
+impl Caller {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Person => "person",
+            Self::Worker => "worker",
+        }
+    }
+}
+
+/// What made the provider budget hold back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Correction {
+    /// A 429.
+    TooManyRequests,
+    /// `X-RateLimit-Remaining-Minute` below the reserve.
+    Remaining,
+}
+
+impl Correction {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::TooManyRequests => "too_many_requests",
+            Self::Remaining => "remaining",
+        }
+    }
+}
+
+pub fn budget_refused(caller: Caller) {
+    DOMAIN
+        .budget_refusals
+        .with_label_values(&[caller.as_str()])
+        .inc();
+}
+
+pub fn budget_corrected(cause: Correction) {
+    DOMAIN
+        .budget_corrections
+        .with_label_values(&[cause.as_str()])
+        .inc();
 }
 
 pub fn gather() -> Vec<prometheus::proto::MetricFamily> {

@@ -15,7 +15,8 @@ use std::path::PathBuf;
 
 pub use database::{DatabaseUrl, DEFAULT_DATABASE_URL};
 pub use provider::{
-    read_key_file, CircuitSettings, LighthouseSettings, Provider, ProviderSettings, SIMULATOR_ROOT,
+    read_key_file, BudgetSettings, CircuitSettings, LighthouseSettings, Provider, ProviderSettings,
+    MAX_QUOTA_PER_MINUTE, SIMULATOR_ROOT,
 };
 pub use site::{Profile, Role, SiteSettings};
 pub use worker::{WorkerConfig, LEASE_MARGIN};

@@ -46,7 +46,21 @@ pub struct ProviderSettings {
     /// for longer.
     pub retry_after_cap: Duration,
     pub circuit: CircuitSettings,
+    pub budget: BudgetSettings,
 }
+
+/// The provider's quota, shared by every instance, and the part of it held
+/// for calls a person is waiting on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetSettings {
+    /// Calls a minute the provider allows our client, across instances.
+    pub quota_per_minute: u32,
+    /// The share of the quota, in percent, that the worker leaves to people.
+    pub reserved_percent: u32,
+}
+
+/// The most calls a minute the budget can pace: it counts in milliseconds.
+pub const MAX_QUOTA_PER_MINUTE: u32 = 60_000;
 
 /// When the shared circuit opens, and how long it stays open before a probe.
 #[derive(Debug, Clone, Copy)]
@@ -95,13 +109,36 @@ pub fn read(reader: &mut Reader<'_>, production: bool) -> Option<ProviderSetting
             1..=3600,
         ),
     };
+    let budget = budget(reader);
     Some(ProviderSettings {
         provider: provider(reader, production)?,
         timeouts,
         scopes,
         retry_after_cap,
         circuit,
+        budget,
     })
+}
+
+fn budget(reader: &mut Reader<'_>) -> BudgetSettings {
+    BudgetSettings {
+        quota_per_minute: reader.parsed(
+            "LIGHTHOUSE_QUOTA_PER_MINUTE",
+            60,
+            "use a whole number from 3 to 60000: the calls a minute Lighthouse allows our client",
+            |text| {
+                text.parse()
+                    .ok()
+                    .filter(|n| (3..=MAX_QUOTA_PER_MINUTE).contains(n))
+            },
+        ),
+        reserved_percent: reader.parsed(
+            "LIGHTHOUSE_QUOTA_RESERVED_PERCENT",
+            10,
+            "use a whole number from 1 to 90",
+            |text| text.parse().ok().filter(|n| (1..=90).contains(n)),
+        ),
+    }
 }
 
 fn provider(reader: &mut Reader<'_>, production: bool) -> Option<Provider> {

@@ -47,10 +47,12 @@ impl Development {
             config.provider.provider,
             Provider::Simulator { base_url: None }
         );
+        // The in-process simulator allows what our client is configured
+        // for, as Lighthouse would once the quota is agreed.
         let simulator = if in_process {
             Some(Arc::new(Simulator::new(
                 &key,
-                simulator::DEFAULT_QUOTA_PER_MINUTE,
+                config.provider.budget.quota_per_minute,
             )?))
         } else {
             None

@@ -14,9 +14,10 @@ use tokio::sync::Notify;
 
 pub use panel::{DelayThreshold, PanelService};
 
+use crate::budget::{Budget, ForPeople};
 use crate::circuit::{Circuit, LookupPass};
 use crate::metrics;
-use crate::provider::{LighthouseClient, Outcome};
+use crate::provider::{Fenced, LighthouseClient, Outcome};
 use crate::store::{ConfirmedItf, Intake, ItfRequest, NewRequest, RequestState, Store, StoreError};
 
 /// What a veteran is told about their ITF of a type.
@@ -45,6 +46,8 @@ pub struct IntakeService {
     store: Arc<dyn Store>,
     client: Arc<LighthouseClient>,
     circuit: Arc<Circuit>,
+    /// Every call made for a person goes through it: sent only with budget.
+    people: Arc<ForPeople>,
     lookup_budget: Duration,
     /// Wakes this instance's worker as soon as a job is recorded.
     wake: Arc<Notify>,
@@ -55,6 +58,7 @@ impl IntakeService {
         store: Arc<dyn Store>,
         client: Arc<LighthouseClient>,
         circuit: Arc<Circuit>,
+        budget: Arc<Budget>,
         lookup_budget: Duration,
         wake: Arc<Notify>,
     ) -> Self {
@@ -62,6 +66,7 @@ impl IntakeService {
             store,
             client,
             circuit,
+            people: Arc::new(ForPeople(budget)),
             lookup_budget,
             wake,
         }
@@ -80,7 +85,7 @@ impl IntakeService {
             return Ok(ItfStatus::Open(open));
         }
         let answer = match self.circuit.lookup_pass().await {
-            LookupPass::Ask => Some(self.ask(veteran, itf_type).await),
+            LookupPass::Ask => self.ask(veteran, itf_type).await,
             LookupPass::Probe => {
                 self.probe_in_background(veteran, itf_type);
                 None
@@ -108,7 +113,7 @@ impl IntakeService {
                 metrics::lookup("none_active");
                 self.intake(veteran, itf_type, true).await
             }
-            // No answer in time, or the circuit is open: intake, which
+            // No answer in time, no budget, or the circuit is open: intake, which
             // itself answers with our last record of an active, unexpired ITF
             // when there is one.
             _ => {
@@ -122,27 +127,33 @@ impl IntakeService {
         }
     }
 
-    /// One GET within the look-up's budget; running out of it counts, for
-    /// the circuit, as a transient failure.
-    async fn ask(&self, veteran: &Veteran, itf_type: ItfType) -> Outcome {
-        let outcome = tokio::time::timeout(
-            self.lookup_budget,
-            self.client.active_itf(&veteran.icn, itf_type),
-        )
-        .await
-        .unwrap_or(Outcome::Transient { retry_after: None });
+    /// One GET within the look-up's time; running out of it counts, for
+    /// the circuit, as a transient failure. None when the provider budget
+    /// had no call to spare: the look-up does not wait for one.
+    async fn ask(&self, veteran: &Veteran, itf_type: ItfType) -> Option<Outcome> {
+        let call = self
+            .client
+            .active_itf(&veteran.icn, itf_type, self.people.as_ref());
+        let outcome = match tokio::time::timeout(self.lookup_budget, call).await {
+            Ok(Ok(call)) => call.outcome,
+            Ok(Err(Fenced)) => return None,
+            Err(_) => Outcome::Transient { retry_after: None },
+        };
         self.circuit.note(&outcome).await;
-        outcome
+        Some(outcome)
     }
 
-    /// The circuit's probe, made without keeping the veteran waiting.
+    /// The circuit's probe, made without keeping the veteran waiting; with
+    /// no budget for it, a later caller probes once the probe is abandoned.
     fn probe_in_background(&self, veteran: &Veteran, itf_type: ItfType) {
         let client = self.client.clone();
         let circuit = self.circuit.clone();
+        let people = self.people.clone();
         let icn = veteran.icn.clone();
         tokio::spawn(async move {
-            let outcome = client.active_itf(&icn, itf_type).await;
-            circuit.note(&outcome).await;
+            if let Ok(call) = client.active_itf(&icn, itf_type, people.as_ref()).await {
+                circuit.note(&call.outcome).await;
+            }
         });
     }
 
@@ -167,12 +178,23 @@ impl IntakeService {
         if self.circuit.lookup_pass().await == LookupPass::Skip {
             return Err(SyncError::ProviderUnavailable);
         }
-        let found = self.client.active_itf(&veteran.icn, itf_type).await;
+        let people = self.people.as_ref();
+        let found = self
+            .client
+            .active_itf(&veteran.icn, itf_type, people)
+            .await
+            .map_err(|Fenced| SyncError::ProviderUnavailable)?
+            .outcome;
         self.circuit.note(&found).await;
         let created = match found {
             Outcome::Active(itf) => return Ok(ConfirmedItf::from(&itf)),
             Outcome::NoneActive => {
-                let created = self.client.create_itf(&veteran.icn, itf_type, None).await;
+                let created = self
+                    .client
+                    .create_itf(&veteran.icn, itf_type, None, people)
+                    .await
+                    .map_err(|Fenced| SyncError::ProviderUnavailable)?
+                    .outcome;
                 self.circuit.note(&created).await;
                 created
             }

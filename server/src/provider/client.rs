@@ -30,16 +30,46 @@ pub struct LighthouseClient {
     retry_after_cap: Duration,
 }
 
-/// Asked before each request to the provider's API. The worker's lease is
-/// one: a request is sent only while the lease, just renewed, outlives it.
+/// Asked before each request to the provider's API, and told what each
+/// answer said about the provider's quota. The worker's lease is one: a
+/// request is sent only while the lease, just renewed, outlives it, and only
+/// with budget; a person's call is sent only with budget.
 #[async_trait::async_trait]
 pub trait Fence: Send + Sync {
     /// The instant by which the request must start, or `None` when it must
     /// not be sent at all.
     async fn admit(&self, route: &'static str) -> Option<Instant>;
+
+    /// What an answer said about the provider's quota.
+    async fn answered(&self, limits: RateLimits);
 }
 
-/// No fence: a veteran's own look-up, or a synchronous request.
+/// What an answer said about the provider's quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// `X-RateLimit-Remaining-Minute`: calls left in the provider's window.
+    pub remaining: Option<u32>,
+    /// A 429: the quota is spent.
+    pub throttled: bool,
+    /// A 429's `Retry-After`, at most the cap.
+    pub retry_after: Option<Duration>,
+}
+
+impl RateLimits {
+    fn of(status: StatusCode, headers: &HeaderMap, cap: Duration) -> Self {
+        let throttled = status == StatusCode::TOO_MANY_REQUESTS;
+        Self {
+            remaining: headers
+                .get("x-ratelimit-remaining-minute")
+                .and_then(|value| value.to_str().ok())
+                .and_then(|text| text.trim().parse().ok()),
+            throttled,
+            retry_after: retry_after(headers, cap).filter(|_| throttled),
+        }
+    }
+}
+
+/// No fence and no budget: a test's own call.
 pub struct Unfenced;
 
 #[async_trait::async_trait]
@@ -47,6 +77,8 @@ impl Fence for Unfenced {
     async fn admit(&self, _route: &'static str) -> Option<Instant> {
         Some(Instant::now() + Duration::from_secs(3600))
     }
+
+    async fn answered(&self, _limits: RateLimits) {}
 }
 
 /// The fence refused a request: it was not sent.
@@ -69,34 +101,9 @@ impl LighthouseClient {
     }
 
     /// `GET /veterans/{icn}/intent-to-file/{type}`: the veteran's active ITF
-    /// of that type, if any.
-    pub async fn active_itf(&self, icn: &Icn, itf_type: ItfType) -> Outcome {
-        match self.active_itf_call(icn, itf_type, &Unfenced).await {
-            Ok(call) => call.outcome,
-            Err(Fenced) => Outcome::Transient { retry_after: None },
-        }
-    }
-
-    /// `POST /veterans/{icn}/intent-to-file`: creates an ITF. The provider
-    /// does not check for an existing one; look first.
-    pub async fn create_itf(
-        &self,
-        icn: &Icn,
-        itf_type: ItfType,
-        claimant_ssn: Option<&str>,
-    ) -> Outcome {
-        match self
-            .create_itf_call(icn, itf_type, claimant_ssn, &Unfenced)
-            .await
-        {
-            Ok(call) => call.outcome,
-            Err(Fenced) => Outcome::Transient { retry_after: None },
-        }
-    }
-
-    /// `active_itf`, behind `fence`, with the provider's status and the time
-    /// it took.
-    pub async fn active_itf_call(
+    /// of that type, if any, behind `fence`, with the provider's status and
+    /// the time it took.
+    pub async fn active_itf(
         &self,
         icn: &Icn,
         itf_type: ItfType,
@@ -118,9 +125,10 @@ impl LighthouseClient {
         self.call(&request, fence).await
     }
 
-    /// `create_itf`, behind `fence`, with the provider's status and the time
-    /// it took.
-    pub async fn create_itf_call(
+    /// `POST /veterans/{icn}/intent-to-file`: creates an ITF, behind `fence`,
+    /// with the provider's status and the time it took. The provider does
+    /// not check for an existing one; look first.
+    pub async fn create_itf(
         &self,
         icn: &Icn,
         itf_type: ItfType,
@@ -238,6 +246,10 @@ impl LighthouseClient {
                     "provider answered"
                 );
                 let headers = response.headers().clone();
+                let limits = RateLimits::of(status, &headers, self.retry_after_cap);
+                if limits.throttled || limits.remaining.is_some() {
+                    fence.answered(limits).await;
+                }
                 let text = response.text().await.unwrap_or_default();
                 Ok(Sent::Answered(status, headers, text))
             }

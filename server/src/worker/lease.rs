@@ -4,7 +4,8 @@
 //! margin, before the renewed lease does. So a job taken over after its
 //! lease ran out can meet no request of its old holder still on its way,
 //! and a turn that stalled past its lease sends nothing more. A heartbeat
-//! renews the lease in between.
+//! renews the lease in between. Each request also waits for its call from
+//! the provider budget shared by every instance.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -12,12 +13,14 @@ use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 
+use crate::budget::Budget;
 use crate::config::LEASE_MARGIN;
-use crate::provider::Fence;
+use crate::provider::{Fence, RateLimits};
 use crate::store::{ClaimedJob, Store};
 
 pub struct Lease {
     store: Arc<dyn Store>,
+    budget: Arc<Budget>,
     job_id: String,
     token: String,
     lease: Duration,
@@ -31,12 +34,14 @@ pub struct Lease {
 impl Lease {
     pub fn new(
         store: Arc<dyn Store>,
+        budget: Arc<Budget>,
         job: &ClaimedJob,
         lease: Duration,
         call_timeout: Duration,
     ) -> Arc<Self> {
         Arc::new(Self {
             store,
+            budget,
             job_id: job.id.clone(),
             token: job.lease_token.clone(),
             lease,
@@ -103,6 +108,8 @@ impl Lease {
 #[async_trait::async_trait]
 impl Fence for Lease {
     async fn admit(&self, route: &'static str) -> Option<Instant> {
+        // The heartbeat keeps the lease while the turn waits for budget.
+        self.budget.for_worker().await;
         // Taken before the renewal: the database's "now" is no earlier.
         let asked = Instant::now();
         if !self.renew().await {
@@ -114,6 +121,10 @@ impl Fence for Lease {
             .checked_sub(self.call_timeout + LEASE_MARGIN)
             .unwrap_or_default();
         Some(asked + room)
+    }
+
+    async fn answered(&self, limits: RateLimits) {
+        self.budget.correct(limits).await;
     }
 }
 

@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 
 pub use backoff::retry_delay;
 
+use crate::budget::Budget;
 use crate::circuit::{Circuit, WorkerPass};
 use crate::provider::{Call, Fenced, LighthouseClient, Outcome};
 use crate::store::{Attempt, CallKind, ClaimedJob, ConfirmedItf, JobOutcome, Store};
@@ -46,6 +47,7 @@ pub struct Worker {
     store: Arc<dyn Store>,
     client: Arc<LighthouseClient>,
     circuit: Arc<Circuit>,
+    budget: Arc<Budget>,
     settings: WorkerSettings,
     owner: String,
     wake: Arc<Notify>,
@@ -56,6 +58,7 @@ impl Worker {
         store: Arc<dyn Store>,
         client: Arc<LighthouseClient>,
         circuit: Arc<Circuit>,
+        budget: Arc<Budget>,
         settings: WorkerSettings,
         wake: Arc<Notify>,
     ) -> Self {
@@ -63,6 +66,7 @@ impl Worker {
             store,
             client,
             circuit,
+            budget,
             settings,
             owner: format!("worker-{}", uuid::Uuid::new_v4()),
             wake,
@@ -192,6 +196,7 @@ impl Worker {
     async fn turn(&self, job: ClaimedJob) -> bool {
         let lease = Lease::new(
             self.store.clone(),
+            self.budget.clone(),
             &job,
             self.settings.lease,
             self.settings.call_timeout,
@@ -231,7 +236,7 @@ impl Worker {
         if !skip_get {
             let call = self
                 .client
-                .active_itf_call(&request.icn, request.itf_type, lease)
+                .active_itf(&request.icn, request.itf_type, lease)
                 .await?;
             self.record(job, CallKind::Get, &call).await;
             self.circuit.note(&call.outcome).await;
@@ -250,7 +255,7 @@ impl Worker {
         }
         let call = self
             .client
-            .create_itf_call(&request.icn, request.itf_type, None, lease)
+            .create_itf(&request.icn, request.itf_type, None, lease)
             .await?;
         self.record(job, CallKind::Post, &call).await;
         self.circuit.note(&call.outcome).await;

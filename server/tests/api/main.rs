@@ -8,6 +8,7 @@
 
 mod support;
 
+mod budget;
 mod circuit;
 mod cli;
 mod contract;

@@ -26,29 +26,19 @@ fn assert_created(outcome: &Outcome, itf_type: ItfType) {
 async fn up_veteran_with_no_itf_has_none_then_gets_one() {
     let rig = Rig::up().await;
     let vet = icn("vet-no-itf");
-    assert_eq!(
-        rig.client.active_itf(&vet, Compensation).await,
-        Outcome::NoneActive
-    );
-    let created = rig.client.create_itf(&vet, Compensation, None).await;
+    assert_eq!(rig.get(&vet, Compensation).await, Outcome::NoneActive);
+    let created = rig.post(&vet, Compensation, None).await;
     assert_created(&created, Compensation);
     let Outcome::Created(itf) = created else {
         unreachable!()
     };
-    assert_eq!(
-        rig.client.active_itf(&vet, Compensation).await,
-        Outcome::Active(itf)
-    );
+    assert_eq!(rig.get(&vet, Compensation).await, Outcome::Active(itf));
 }
 
 #[tokio::test]
 async fn up_veteran_with_an_active_itf_gets_it_with_central_time_dates() {
     let rig = Rig::up().await;
-    match rig
-        .client
-        .active_itf(&icn("vet-active-itf"), Compensation)
-        .await
-    {
+    match rig.get(&icn("vet-active-itf"), Compensation).await {
         Outcome::Active(itf) => {
             let offset = itf.creation_date.offset().local_minus_utc();
             assert!(
@@ -61,7 +51,7 @@ async fn up_veteran_with_an_active_itf_gets_it_with_central_time_dates() {
         other => panic!("expected Active, got {other:?}"),
     }
     assert_eq!(
-        rig.client.active_itf(&icn("vet-active-itf"), Pension).await,
+        rig.get(&icn("vet-active-itf"), Pension).await,
         Outcome::NoneActive
     );
 }
@@ -70,9 +60,7 @@ async fn up_veteran_with_an_active_itf_gets_it_with_central_time_dates() {
 async fn up_veteran_with_an_expired_itf_has_none_active() {
     let rig = Rig::up().await;
     assert_eq!(
-        rig.client
-            .active_itf(&icn("vet-expired-itf"), Compensation)
-            .await,
+        rig.get(&icn("vet-expired-itf"), Compensation).await,
         Outcome::NoneActive
     );
     let entry = rig.entry("vet-expired-itf", "compensation").await;
@@ -87,12 +75,9 @@ async fn up_veteran_with_an_expired_itf_has_none_active() {
 async fn up_unknown_veteran_is_a_permanent_refusal_on_post() {
     let rig = Rig::up().await;
     let vet = icn("vet-unknown");
+    assert_eq!(rig.get(&vet, Compensation).await, Outcome::NoneActive);
     assert_eq!(
-        rig.client.active_itf(&vet, Compensation).await,
-        Outcome::NoneActive
-    );
-    assert_eq!(
-        rig.client.create_itf(&vet, Compensation, None).await,
+        rig.post(&vet, Compensation, None).await,
         Outcome::Permanent {
             title: "Resource not found".to_owned(),
             detail: "Veteran ID not found".to_owned()
@@ -103,11 +88,7 @@ async fn up_unknown_veteran_is_a_permanent_refusal_on_post() {
 #[tokio::test]
 async fn up_rejected_veteran_is_a_permanent_refusal() {
     let rig = Rig::up().await;
-    match rig
-        .client
-        .create_itf(&icn("vet-rejected"), Compensation, None)
-        .await
-    {
+    match rig.post(&icn("vet-rejected"), Compensation, None).await {
         Outcome::Permanent { title, .. } => assert_eq!(title, "Unprocessable Entity"),
         other => panic!("expected Permanent, got {other:?}"),
     }
@@ -118,29 +99,17 @@ async fn up_rejected_veteran_is_a_permanent_refusal() {
 async fn up_load_users_are_veterans_without_an_itf_until_one_is_made() {
     let rig = Rig::up().await;
     let vet = icn("load-4242");
-    assert_eq!(
-        rig.client.active_itf(&vet, Pension).await,
-        Outcome::NoneActive
-    );
-    assert_created(&rig.client.create_itf(&vet, Pension, None).await, Pension);
-    assert!(matches!(
-        rig.client.active_itf(&vet, Pension).await,
-        Outcome::Active(_)
-    ));
+    assert_eq!(rig.get(&vet, Pension).await, Outcome::NoneActive);
+    assert_created(&rig.post(&vet, Pension, None).await, Pension);
+    assert!(matches!(rig.get(&vet, Pension).await, Outcome::Active(_)));
 }
 
 #[tokio::test]
 async fn up_the_provider_does_not_check_for_an_existing_itf() {
     let rig = Rig::up().await;
     let vet = icn("load-7");
-    assert_created(
-        &rig.client.create_itf(&vet, Compensation, None).await,
-        Compensation,
-    );
-    assert_created(
-        &rig.client.create_itf(&vet, Compensation, None).await,
-        Compensation,
-    );
+    assert_created(&rig.post(&vet, Compensation, None).await, Compensation);
+    assert_created(&rig.post(&vet, Compensation, None).await, Compensation);
     let entry = rig.entry("load-7", "compensation").await;
     assert_eq!(entry["itfs"].as_array().unwrap().len(), 2);
     assert_eq!(entry["posts"], 2);
@@ -151,15 +120,10 @@ async fn up_survivor_needs_the_claimant_ssn() {
     let rig = Rig::up().await;
     let vet = icn("load-8");
     assert!(matches!(
-        rig.client.create_itf(&vet, Survivor, None).await,
+        rig.post(&vet, Survivor, None).await,
         Outcome::Permanent { .. }
     ));
-    assert_created(
-        &rig.client
-            .create_itf(&vet, Survivor, Some("796043735"))
-            .await,
-        Survivor,
-    );
+    assert_created(&rig.post(&vet, Survivor, Some("796043735")).await, Survivor);
 }
 
 // Fault modes.
@@ -181,12 +145,12 @@ async fn down_is_transient_for_every_call() {
     ] {
         let vet = icn(user);
         assert_eq!(
-            rig.client.active_itf(&vet, Compensation).await,
+            rig.get(&vet, Compensation).await,
             Outcome::Transient { retry_after: None },
             "{user}"
         );
         assert_eq!(
-            rig.client.create_itf(&vet, Compensation, None).await,
+            rig.post(&vet, Compensation, None).await,
             Outcome::Transient { retry_after: None },
             "{user}"
         );
@@ -198,7 +162,7 @@ async fn maintenance_is_transient() {
     let rig = in_mode(json!({"mode": "maintenance"})).await;
     let vet = icn("vet-active-itf");
     assert_eq!(
-        rig.client.active_itf(&vet, Compensation).await,
+        rig.get(&vet, Compensation).await,
         Outcome::Transient { retry_after: None }
     );
     let raw = rig
@@ -224,10 +188,7 @@ async fn maintenance_is_transient() {
 async fn slow_times_out_as_transient_without_waiting_for_the_answer() {
     let rig = in_mode(json!({"mode": "slow", "delay_ms": 3000})).await;
     let started = Instant::now();
-    let outcome = rig
-        .client
-        .active_itf(&icn("vet-active-itf"), Compensation)
-        .await;
+    let outcome = rig.get(&icn("vet-active-itf"), Compensation).await;
     assert_eq!(outcome, Outcome::Transient { retry_after: None });
     assert!(
         started.elapsed() < Duration::from_secs(2),
@@ -240,9 +201,7 @@ async fn slow_times_out_as_transient_without_waiting_for_the_answer() {
 async fn throttled_is_transient_with_the_retry_after_delay() {
     let rig = in_mode(json!({"mode": "throttled", "retry_after_seconds": 7})).await;
     assert_eq!(
-        rig.client
-            .create_itf(&icn("vet-no-itf"), Compensation, None)
-            .await,
+        rig.post(&icn("vet-no-itf"), Compensation, None).await,
         Outcome::Transient {
             retry_after: Some(Duration::from_secs(7))
         }
@@ -253,9 +212,7 @@ async fn throttled_is_transient_with_the_retry_after_delay() {
 async fn flaky_failures_are_transient() {
     let rig = in_mode(json!({"mode": "flaky", "failure_rate": 1.0})).await;
     assert_eq!(
-        rig.client
-            .active_itf(&icn("vet-no-itf"), Compensation)
-            .await,
+        rig.get(&icn("vet-no-itf"), Compensation).await,
         Outcome::Transient { retry_after: None }
     );
     let calls = rig.ledger().await["calls"].as_array().unwrap().clone();
@@ -272,8 +229,8 @@ async fn flaky_posts_sometimes_fail_after_the_itf_was_created() {
     let tasks: Vec<_> = (1..=1000)
         .map(|n| {
             let vet = icn(&format!("load-{}", 10_000 + n));
-            let client = &rig.client;
-            async move { (n, client.create_itf(&vet, Compensation, None).await) }
+            let rig = &rig;
+            async move { (n, rig.post(&vet, Compensation, None).await) }
         })
         .collect();
     let outcomes: Vec<_> = futures_util::stream::iter(tasks)
@@ -306,9 +263,7 @@ async fn flaky_posts_sometimes_fail_after_the_itf_was_created() {
 async fn revoked_credentials_are_an_auth_failure_after_one_refresh() {
     let rig = in_mode(json!({"mode": "auth_rejected"})).await;
     assert_eq!(
-        rig.client
-            .active_itf(&icn("vet-no-itf"), Compensation)
-            .await,
+        rig.get(&icn("vet-no-itf"), Compensation).await,
         Outcome::AuthFailure
     );
     assert_eq!(rig.token_requests().await, 2, "one token, then one refresh");
@@ -325,7 +280,7 @@ async fn revoked_credentials_are_an_auth_failure_after_one_refresh() {
 async fn concurrent_calls_share_one_token() {
     let rig = Rig::up().await;
     let vet = icn("vet-active-itf");
-    let calls = (0..200).map(|_| rig.client.active_itf(&vet, Compensation));
+    let calls = (0..200).map(|_| rig.get(&vet, Compensation));
     let outcomes = futures_util::future::join_all(calls).await;
     assert!(outcomes.iter().all(|o| matches!(o, Outcome::Active(_))));
     assert_eq!(rig.token_requests().await, 1);
@@ -337,15 +292,9 @@ async fn an_expired_token_is_replaced() {
     rig.set_mode(json!({"mode": "up", "token_ttl_seconds": 1}))
         .await;
     let vet = icn("vet-no-itf");
-    assert_eq!(
-        rig.client.active_itf(&vet, Compensation).await,
-        Outcome::NoneActive
-    );
+    assert_eq!(rig.get(&vet, Compensation).await, Outcome::NoneActive);
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    assert_eq!(
-        rig.client.active_itf(&vet, Compensation).await,
-        Outcome::NoneActive
-    );
+    assert_eq!(rig.get(&vet, Compensation).await, Outcome::NoneActive);
     assert_eq!(rig.token_requests().await, 2);
     assert_eq!(
         rig.entry("vet-no-itf", "compensation").await["gets"],
@@ -358,19 +307,13 @@ async fn an_expired_token_is_replaced() {
 async fn a_refused_token_is_refreshed_once_and_the_call_retried() {
     let rig = Rig::up().await;
     let vet = icn("vet-no-itf");
-    assert_eq!(
-        rig.client.active_itf(&vet, Compensation).await,
-        Outcome::NoneActive
-    );
+    assert_eq!(rig.get(&vet, Compensation).await, Outcome::NoneActive);
     rig.http
         .delete(format!("{}/tokens", rig.base))
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        rig.client.active_itf(&vet, Compensation).await,
-        Outcome::NoneActive
-    );
+    assert_eq!(rig.get(&vet, Compensation).await, Outcome::NoneActive);
     assert_eq!(rig.token_requests().await, 2);
     let statuses: Vec<u64> = rig.ledger().await["calls"]
         .as_array()
@@ -423,12 +366,12 @@ async fn the_61st_call_in_a_minute_is_refused_with_a_delay() {
     let vet = icn("vet-no-itf");
     for n in 1..=60 {
         assert_eq!(
-            rig.client.active_itf(&vet, Compensation).await,
+            rig.get(&vet, Compensation).await,
             Outcome::NoneActive,
             "call {n}"
         );
     }
-    match rig.client.active_itf(&vet, Compensation).await {
+    match rig.get(&vet, Compensation).await {
         Outcome::Transient {
             retry_after: Some(delay),
         } => assert!(
@@ -555,7 +498,7 @@ async fn a_request_can_be_held_in_flight() {
     rig.set_mode(json!({"mode": "slow", "delay_ms": 3000, "create_on_receipt": true}))
         .await;
     let started = Instant::now();
-    let (created, ()) = tokio::join!(rig.client.create_itf(&vet, Compensation, None), async {
+    let (created, ()) = tokio::join!(rig.post(&vet, Compensation, None), async {
         tokio::time::sleep(Duration::from_millis(1000)).await;
         let held = rig.entry("load-64001", "compensation").await;
         assert_eq!(held["itfs"].as_array().map(Vec::len), Some(1), "{held}");
@@ -572,7 +515,7 @@ async fn a_request_can_be_held_in_flight() {
     };
     assert_eq!(pause(true).await.unwrap().status(), 204);
     let asked = Instant::now();
-    let (found, ()) = tokio::join!(rig.client.active_itf(&vet, Compensation), async {
+    let (found, ()) = tokio::join!(rig.get(&vet, Compensation), async {
         tokio::time::sleep(Duration::from_millis(1500)).await;
         assert_eq!(pause(false).await.unwrap().status(), 204);
     });

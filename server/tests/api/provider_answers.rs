@@ -9,9 +9,9 @@ use std::time::Duration;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use itf_app::domain::ItfType;
+use itf_app::domain::{Icn, ItfType};
 use itf_server::development::Development;
-use itf_server::provider::{LighthouseClient, Outcome};
+use itf_server::provider::{LighthouseClient, Outcome, Unfenced};
 use itf_server::worker::retry_delay;
 use serde_json::{json, Value};
 
@@ -119,6 +119,13 @@ fn itf(status: &str, itf_type: &str, expires_in_days: i64) -> Value {
     }}})
 }
 
+async fn ask(client: &LighthouseClient, vet: &Icn) -> Outcome {
+    let call = client
+        .active_itf(vet, ItfType::Compensation, &Unfenced)
+        .await;
+    call.expect("nothing fences it").outcome
+}
+
 const RETRY_AFTER_CAP: Duration = Duration::from_secs(900);
 
 #[tokio::test]
@@ -134,9 +141,7 @@ async fn any_retry_after_gives_a_bounded_delay_and_a_token_for_ever_is_renewed()
         ("whenever you like", None),
     ] {
         provider.answers(StatusCode::SERVICE_UNAVAILABLE, Some(sent), json!({}));
-        let Outcome::Transient { retry_after } =
-            client.active_itf(&vet, ItfType::Compensation).await
-        else {
+        let Outcome::Transient { retry_after } = ask(&client, &vet).await else {
             panic!("{sent}: not transient");
         };
         match (retry_after, expected) {
@@ -164,18 +169,15 @@ async fn only_an_active_unexpired_itf_of_the_type_asked_confirms() {
         ("another type", itf("active", "pension", 300)),
     ] {
         provider.answers(StatusCode::OK, None, body);
-        let outcome = client.active_itf(&vet, ItfType::Compensation).await;
+        let outcome = ask(&client, &vet).await;
         assert_eq!(outcome, Outcome::Transient { retry_after: None }, "{what}");
     }
     provider.answers(StatusCode::OK, None, itf("active", "compensation", 300));
-    assert!(matches!(
-        client.active_itf(&vet, ItfType::Compensation).await,
-        Outcome::Active(_)
-    ));
+    assert!(matches!(ask(&client, &vet).await, Outcome::Active(_)));
     for status in [StatusCode::REQUEST_TIMEOUT, StatusCode::CONFLICT] {
         provider.answers(status, None, json!({"errors": []}));
         assert_eq!(
-            client.active_itf(&vet, ItfType::Compensation).await,
+            ask(&client, &vet).await,
             Outcome::Transient { retry_after: None },
             "{status}"
         );

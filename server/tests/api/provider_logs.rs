@@ -61,12 +61,9 @@ async fn debug_logs_carry_no_token_assertion_or_icn() {
 
     let rig = Rig::start(10_000, std::time::Duration::from_millis(300)).await;
     let vet = icn("vet-no-itf");
-    assert_eq!(
-        rig.client.active_itf(&vet, Compensation).await,
-        Outcome::NoneActive
-    );
+    assert_eq!(rig.get(&vet, Compensation).await, Outcome::NoneActive);
     assert!(matches!(
-        rig.client.create_itf(&vet, Compensation, None).await,
+        rig.post(&vet, Compensation, None).await,
         Outcome::Created(_)
     ));
     rig.http
@@ -75,20 +72,16 @@ async fn debug_logs_carry_no_token_assertion_or_icn() {
         .await
         .unwrap();
     assert!(matches!(
-        rig.client.active_itf(&vet, Compensation).await,
+        rig.get(&vet, Compensation).await,
         Outcome::Active(_)
     ));
     assert!(matches!(
-        rig.client
-            .create_itf(&icn("vet-unknown"), Compensation, None)
-            .await,
+        rig.post(&icn("vet-unknown"), Compensation, None).await,
         Outcome::Permanent { .. }
     ));
     for mode in ["auth_rejected", "down", "slow"] {
         rig.set_mode(json!({"mode": mode, "delay_ms": 1000})).await;
-        rig.client
-            .active_itf(&icn("vet-active-itf"), Compensation)
-            .await;
+        rig.get(&icn("vet-active-itf"), Compensation).await;
     }
 
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();

@@ -124,6 +124,10 @@ pub fn key_file() -> String {
 /// A failure count no test reaches: the circuit never opens.
 pub const CIRCUIT_OFF: u32 = 1_000_000;
 
+/// A provider budget no test spends: the budget stays out of the way unless
+/// a test sets one.
+pub const QUOTA_OFF: u32 = itf_server::config::MAX_QUOTA_PER_MINUTE;
+
 /// A typed test configuration: the embedded defaults on a database of the
 /// test's own, listening on a free port, with what a test changes named by
 /// method, so that a misspelt setting does not compile.
@@ -138,7 +142,14 @@ impl TestConfig {
         // Tests drive the provider down and up and expect completion in
         // seconds: the circuit stays out of their way unless a test sets it.
         config.provider.circuit.failures = CIRCUIT_OFF;
+        config.provider.budget.quota_per_minute = QUOTA_OFF;
         Self(config)
+    }
+
+    /// The provider's quota a minute, shared by the instances on the database.
+    pub fn quota_per_minute(mut self, quota: u32) -> Self {
+        self.0.provider.budget.quota_per_minute = quota;
+        self
     }
 
     /// The longest wait between two attempts.

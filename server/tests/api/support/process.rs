@@ -42,6 +42,7 @@ impl AppProcess {
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
             .env("ITF_DATA_DIR", super::data_dir())
             .env("ITF_CIRCUIT_FAILURES", super::CIRCUIT_OFF.to_string())
+            .env("LIGHTHOUSE_QUOTA_PER_MINUTE", super::QUOTA_OFF.to_string())
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(stdout)

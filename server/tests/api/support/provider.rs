@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use itf_app::development::test_veteran;
-use itf_app::domain::Icn;
+use itf_app::domain::{Icn, ItfType};
 use itf_server::development::DevelopmentKey;
-use itf_server::provider::{LighthouseClient, DEFAULT_SCOPES, TOKEN_PATH};
+use itf_server::provider::{LighthouseClient, Outcome, Unfenced, DEFAULT_SCOPES, TOKEN_PATH};
 use itf_server::StandaloneSimulator;
 use serde_json::{json, Value};
 
@@ -51,6 +51,21 @@ impl Rig {
             http: reqwest::Client::new(),
             server,
         }
+    }
+
+    /// The client's GET, made without budget or lease.
+    pub async fn get(&self, icn: &Icn, itf_type: ItfType) -> Outcome {
+        let call = self.client.active_itf(icn, itf_type, &Unfenced).await;
+        call.expect("nothing fences it").outcome
+    }
+
+    /// The client's POST, made without budget or lease.
+    pub async fn post(&self, icn: &Icn, itf_type: ItfType, claimant_ssn: Option<&str>) -> Outcome {
+        let call = self
+            .client
+            .create_itf(icn, itf_type, claimant_ssn, &Unfenced)
+            .await;
+        call.expect("nothing fences it").outcome
     }
 
     pub async fn up() -> Self {
