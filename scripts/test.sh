@@ -28,7 +28,7 @@ echo "==> Rust tests"
 cargo test -p itf-app -p itf-server --features itf-server/failpoints
 
 echo "==> chaos run (a small one: kills, a stall, fault modes, a database restart)"
-ITF_CHAOS_PROFILE=debug bench/chaos --requests 300 --instances 2
+ITF_BENCH_PROFILE=debug bench/chaos --requests 300 --instances 2
 
 echo "==> browser tests"
 export ITF_BIN="$CARGO_TARGET_DIR/debug/itf-async"

@@ -13,15 +13,6 @@
 //! `chaos: acknowledged=N active=A needs_attention=M lost=0 duplicate_itfs=0 max_rescue_s=S`;
 //! the exit status is non-zero when anything is off.
 
-// The test suite's throwaway cluster, one copy for both.
-#[path = "../../../server/tests/api/support/cluster.rs"]
-#[expect(
-    dead_code,
-    reason = "the chaos run needs only part of the tests' cluster"
-)]
-mod cluster;
-mod fleet;
-
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,10 +26,13 @@ use serde_json::{json, Value};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 
-use fleet::{wait_ready, Instance, Simulator};
+use itf_bench::cluster;
+use itf_bench::fleet::{wait_ready, Instance, Simulator};
 
 /// Short, so that a run exercises many take-overs.
 const LEASE_SECONDS: u64 = 4;
+/// Beyond anything a run makes: the simulator's quota is not under test here.
+const SIMULATOR_QUOTA: u32 = 10_000_000;
 const REJECTED: [&str; 2] = ["vet-unknown", "vet-rejected"];
 
 struct Args {
@@ -110,7 +104,7 @@ async fn main() -> ExitCode {
 async fn set_up(args: &Args, data: &std::path::Path) -> Run {
     let http = reqwest::Client::new();
     let cluster = cluster::Cluster::start();
-    let simulator = Simulator::start(&args.binary, data, &http).await;
+    let simulator = Simulator::start(&args.binary, data, &http, SIMULATOR_QUOTA).await;
     let env = |key: &str, value: String| (key.to_owned(), value);
     let settings = vec![
         env("DATABASE_URL", cluster.url()),
@@ -124,6 +118,9 @@ async fn set_up(args: &Args, data: &std::path::Path) -> Run {
         // design, which this run would count as slow rescue (26.6 s with it
         // on, 1,000 requests on 3 instances, nothing lost or doubled).
         env("ITF_CIRCUIT_FAILURES", "1000000".to_owned()),
+        // The simulator's quota is beyond anything the run makes; the
+        // budget paces at the most it can.
+        env("LIGHTHOUSE_QUOTA_PER_MINUTE", "60000".to_owned()),
         env("RUST_LOG", "error".to_owned()),
     ];
     let mut instances = Vec::new();

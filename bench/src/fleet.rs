@@ -1,6 +1,6 @@
-//! The processes of a chaos run: a standalone simulator and app instances,
-//! each an `itf-async` process of its own that the run may kill, stop and
-//! start again.
+//! The processes of a benchmark run: a standalone simulator and app
+//! instances, each an `itf-async` process of its own that the run may kill,
+//! stop and start again.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -37,11 +37,17 @@ pub struct Simulator {
 }
 
 impl Simulator {
-    pub async fn start(binary: &Path, data_dir: &Path, http: &reqwest::Client) -> Self {
+    /// The simulator, allowing `quota_per_minute` calls a minute.
+    pub async fn start(
+        binary: &Path,
+        data_dir: &Path,
+        http: &reqwest::Client,
+        quota_per_minute: u32,
+    ) -> Self {
         let port = free_port();
         let child = Command::new(binary)
             .args(["simulator", "--addr", &format!("127.0.0.1:{port}")])
-            .args(["--quota-per-minute", "10000000"])
+            .args(["--quota-per-minute", &quota_per_minute.to_string()])
             .env("ITF_DATA_DIR", data_dir)
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())
