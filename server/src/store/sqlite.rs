@@ -105,9 +105,12 @@ const NOW_MS: &str = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
 
 /// The database's clock, in the stored format (`Time`): leases follow it.
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')";
-/// The database's clock plus the modifier bound as ?4 (`seconds_from_now`),
-/// bound last.
-const LATER: &str = "strftime('%Y-%m-%dT%H:%M:%f000Z', 'now', ?4)";
+/// The database's clock plus the modifier bound at `placeholder`
+/// (`seconds_from_now`). A placeholder no argument is bound to reads as
+/// NULL, and a NULL lease never runs out: each statement names its own.
+fn later(placeholder: &str) -> String {
+    format!("strftime('%Y-%m-%dT%H:%M:%f000Z', 'now', {placeholder})")
+}
 
 /// A date modifier of SQLite's: `+25.000 seconds`.
 fn seconds_from_now(span: std::time::Duration) -> String {
@@ -373,13 +376,14 @@ impl Store for SqliteStore {
         sqlx::query(&format!(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1,
                  taken_over = (state = 'running'), lease_owner = ?1, lease_token = ?2,
-                 lease_expires_at = {LATER}, updated_at = {NOW}
+                 lease_expires_at = {later}, updated_at = {NOW}
              WHERE id IN (
                  SELECT id FROM jobs
                  WHERE (state = 'queued' AND run_at <= {NOW})
                     OR (state = 'running' AND lease_expires_at < {NOW})
                  ORDER BY received_at
-                 LIMIT ?3)"
+                 LIMIT ?3)",
+            later = later("?4")
         ))
         .bind(owner)
         .bind(&token)
@@ -407,8 +411,9 @@ impl Store for SqliteStore {
         lease: std::time::Duration,
     ) -> Result<bool, StoreError> {
         let renewed = sqlx::query(&format!(
-            "UPDATE jobs SET lease_expires_at = {LATER}
-             WHERE id = ?1 AND lease_token = ?2 AND state = 'running'"
+            "UPDATE jobs SET lease_expires_at = {later}
+             WHERE id = ?1 AND lease_token = ?2 AND state = 'running'",
+            later = later("?3")
         ))
         .bind(job_id)
         .bind(lease_token)

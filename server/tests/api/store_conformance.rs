@@ -344,6 +344,20 @@ async fn a_lease_is_renewed_only_by_its_holder(store: Arc<dyn Store>) {
         .await
         .unwrap());
     assert_eq!(store.job_counts().await.unwrap().done, 1);
+
+    // A renewed lease runs out as renewed: the job of a holder that died
+    // after renewing it is taken over.
+    let other = veteran("load-18");
+    store.intake(&new_request(&other, now())).await.unwrap();
+    let job = store.claim_jobs("a", LEASE, 1).await.unwrap().remove(0);
+    assert!(store
+        .renew_lease(&job.id, &job.lease_token, SHORT_LEASE)
+        .await
+        .unwrap());
+    tokio::time::sleep(SHORT_LEASE + std::time::Duration::from_millis(300)).await;
+    let taken = store.claim_jobs("b", LEASE, 1).await.unwrap();
+    assert_eq!(taken.len(), 1, "the renewed lease ran out");
+    assert!(taken[0].taken_over);
 }
 
 async fn the_circuit_opens_lets_one_probe_through_and_closes(store: Arc<dyn Store>) {
