@@ -20,6 +20,27 @@ async fn metrics(app: &TestApp) -> String {
     app.get("/metrics").await.text().await.unwrap()
 }
 
+/// Signs `user` in at `base` and asks for a pension ITF: the answer and how
+/// long it took.
+async fn pension(base: &str, user: &str) -> (StatusCode, Value, Duration) {
+    let browser = client();
+    let signed_in = browser
+        .post(format!("{base}/sign-in/mock"))
+        .form(&[("user", user)])
+        .send()
+        .await
+        .unwrap();
+    assert!(signed_in.status().is_redirection());
+    let asked = Instant::now();
+    let answer = browser
+        .post(format!("{base}/v0/intent_to_file/pension"))
+        .send()
+        .await
+        .unwrap();
+    let took = asked.elapsed();
+    (answer.status(), answer.json().await.unwrap(), took)
+}
+
 /// Acceptance 4: at Lighthouse's default quota, with the worker draining a
 /// backlog as fast as the budget lets it, a pension request, which waits on
 /// the provider, gets its ITF from the provider at once; and the provider
@@ -52,23 +73,8 @@ async fn a_pension_request_gets_its_answer_while_the_worker_drains_at_the_quota(
     let most = (draining.elapsed().as_secs_f64() / 1.112).floor() as usize + 1;
     assert!(made <= most, "{made} calls in {:?}", draining.elapsed());
 
-    let pensioner = client();
-    let signed_in = pensioner
-        .post(format!("{}/sign-in/mock", app.base))
-        .form(&[("user", "load-66100")])
-        .send()
-        .await
-        .unwrap();
-    assert!(signed_in.status().is_redirection());
-    let asked = Instant::now();
-    let answer = pensioner
-        .post(format!("{}/v0/intent_to_file/pension", app.base))
-        .send()
-        .await
-        .unwrap();
-    let took = asked.elapsed();
-    assert_eq!(answer.status(), StatusCode::OK);
-    let body: Value = answer.json().await.unwrap();
+    let (status, body, took) = pension(&app.base, "load-66100").await;
+    assert_eq!(status, StatusCode::OK);
     let itf = &body["data"]["attributes"]["intent_to_file"];
     assert_eq!(itf["type"], "pension", "{body}");
     assert_eq!(itf["status"], "active", "{body}");
@@ -86,10 +92,8 @@ async fn a_pension_request_gets_its_answer_while_the_worker_drains_at_the_quota(
         .get(format!("{}/metrics", app.base))
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
         .unwrap();
+    let text = text.text().await.unwrap();
     assert!(
         text.contains("itf_provider_budget_corrections_total{cause=\"too_many_requests\"} 0"),
         "the provider refused a call:\n{text}"

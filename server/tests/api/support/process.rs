@@ -16,43 +16,41 @@ pub struct AppProcess {
 }
 
 impl AppProcess {
-    /// `itf-async serve` on a free port with `env` on top of a database and
-    /// the shared data folder; its output goes to `output` (or nowhere).
-    /// Returns once it is ready.
+    /// `itf-async serve` on a port it picks itself, with `env` on top of a
+    /// database and the shared data folder; its output goes to `output`
+    /// (or nowhere). Returns once it is ready.
+    ///
+    /// The instance binds port 0 and the address is read from what it
+    /// prints: a port chosen here and released before the instance binds
+    /// it could be taken by another test's instance meanwhile, and this
+    /// instance's readiness answered by that one.
     pub async fn start(database_url: &str, env: &[(&str, &str)], output: Option<&Path>) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("a free port")
-            .local_addr()
-            .expect("a bound address")
-            .port();
-        let (stdout, stderr) = match output {
-            Some(path) => {
-                let file = std::fs::File::create(path).expect("an output file");
-                (
-                    Stdio::from(file.try_clone().expect("the file again")),
-                    Stdio::from(file),
-                )
-            }
-            None => (Stdio::null(), Stdio::null()),
+        let file = output.map(|path| std::fs::File::create(path).expect("an output file"));
+        let stderr = match &file {
+            Some(file) => Stdio::from(file.try_clone().expect("the file again")),
+            None => Stdio::null(),
         };
-        let child = Command::new(env!("CARGO_BIN_EXE_itf-async"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_itf-async"))
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("DATABASE_URL", database_url)
-            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
             .env("ITF_DATA_DIR", super::data_dir())
             .env("ITF_CIRCUIT_FAILURES", super::CIRCUIT_OFF.to_string())
             .env("LIGHTHOUSE_QUOTA_PER_MINUTE", super::QUOTA_OFF.to_string())
             .envs(env.iter().copied())
             .stdin(Stdio::null())
-            .stdout(stdout)
+            .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
             .expect("the binary starts");
-        let app = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
+        let stdout = child.stdout.take().expect("a piped stdout");
+        let address = forward_until_listening(stdout, file);
+        let base = tokio::time::timeout(Duration::from_secs(30), address)
+            .await
+            .expect("the app prints its address within 30 s")
+            .expect("the app prints its address before it ends");
+        let app = Self { child, base };
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(30) {
             if let Ok(response) = reqwest::get(format!("{}/readyz", app.base)).await {
@@ -92,6 +90,32 @@ impl Drop for AppProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Copies the instance's standard output to `file` (or nowhere) on a
+/// thread of its own; the returned receiver gets the base URL the instance
+/// says it listens at.
+fn forward_until_listening(
+    stdout: std::process::ChildStdout,
+    mut file: Option<std::fs::File>,
+) -> tokio::sync::oneshot::Receiver<String> {
+    use std::io::{BufRead, Write};
+    let (found, address) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut found = Some(found);
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(file) = &mut file {
+                let _ = writeln!(file, "{line}");
+            }
+            if let Some(base) = line.strip_prefix("ITF Async is running at ") {
+                if let Some(found) = found.take() {
+                    let _ = found.send(base.trim().to_owned());
+                }
+            }
+        }
+    });
+    address
 }
 
 /// Each veteran's compensation ITFs at the simulator, and POSTs made for them.
