@@ -10,19 +10,24 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use itf_app::domain::{Icn, ItfType};
+use itf_server::budget::{Budget, ForPeople};
+use itf_server::config::BudgetSettings;
 use itf_server::development::Development;
 use itf_server::provider::{LighthouseClient, Outcome, Unfenced};
+use itf_server::store::{BudgetAnswer, BudgetClaim, Store};
 use itf_server::worker::retry_delay;
 use serde_json::{json, Value};
 
 use crate::support::provider::icn;
-use crate::support::TestConfig;
+use crate::support::{TestConfig, TestDb};
 
 /// What the odd provider answers to every ITF call.
 #[derive(Clone)]
 struct Answer {
     status: StatusCode,
     retry_after: Option<String>,
+    /// `X-RateLimit-Remaining-Minute`.
+    remaining: Option<u32>,
     body: Value,
 }
 
@@ -40,6 +45,7 @@ impl OddProvider {
         let answer = Arc::new(Mutex::new(Answer {
             status: StatusCode::OK,
             retry_after: None,
+            remaining: None,
             body: json!({}),
         }));
         let token_requests = Arc::new(Mutex::new(0));
@@ -68,6 +74,9 @@ impl OddProvider {
                         if let Some(after) = &answer.retry_after {
                             headers.insert("retry-after", HeaderValue::from_str(after).unwrap());
                         }
+                        if let Some(remaining) = answer.remaining {
+                            headers.insert("x-ratelimit-remaining-minute", remaining.into());
+                        }
                         (answer.status, headers, Json(answer.body))
                     }
                 }),
@@ -89,6 +98,17 @@ impl OddProvider {
         *self.answer.lock().unwrap() = Answer {
             status,
             retry_after: retry_after.map(str::to_owned),
+            remaining: None,
+            body,
+        };
+    }
+
+    /// Answers with `X-RateLimit-Remaining-Minute: remaining`.
+    fn answers_with_remaining(&self, status: StatusCode, remaining: u32, body: Value) {
+        *self.answer.lock().unwrap() = Answer {
+            status,
+            retry_after: None,
+            remaining: Some(remaining),
             body,
         };
     }
@@ -182,4 +202,67 @@ async fn only_an_active_unexpired_itf_of_the_type_asked_confirms() {
             "{status}"
         );
     }
+}
+
+/// A claim of the worker's at 60 calls a minute, 10% held for people.
+const WORKER: BudgetClaim = BudgetClaim {
+    interval: Duration::from_millis(1112),
+    tolerance: Duration::ZERO,
+};
+
+async fn worker_wait(store: &Arc<dyn Store>) -> Duration {
+    match store.take_budget(WORKER).await.unwrap() {
+        BudgetAnswer::Wait(wait) => wait,
+        BudgetAnswer::Granted => panic!("the worker was let through"),
+    }
+}
+
+#[tokio::test]
+async fn the_providers_quota_answers_hold_the_shared_budget_back() {
+    let provider = OddProvider::start().await;
+    let client = provider.client();
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let settings = BudgetSettings {
+        quota_per_minute: 60,
+        reserved_percent: 10,
+    };
+    let people = ForPeople(Arc::new(Budget::new(store.clone(), settings)));
+    let vet = icn("vet-no-itf");
+
+    // A 429 holds the worker for its Retry-After.
+    provider.answers(
+        StatusCode::TOO_MANY_REQUESTS,
+        Some("3"),
+        json!({"errors": []}),
+    );
+    let call = client
+        .active_itf(&vet, ItfType::Compensation, &people)
+        .await;
+    assert!(matches!(call.unwrap().outcome, Outcome::Transient { .. }));
+    let wait = worker_wait(&store).await;
+    assert!(
+        wait > Duration::from_millis(2500) && wait <= Duration::from_secs(3),
+        "{wait:?}"
+    );
+
+    // No call left in the provider's minute: people may take none, the
+    // worker waits for the reserve to come back (six intervals).
+    provider.answers_with_remaining(StatusCode::NOT_FOUND, 0, json!({"errors": []}));
+    let call = client
+        .active_itf(&vet, ItfType::Compensation, &people)
+        .await;
+    assert_eq!(call.unwrap().outcome, Outcome::NoneActive);
+    let wait = worker_wait(&store).await;
+    assert!(
+        wait > Duration::from_secs(6) && wait <= Duration::from_millis(6672),
+        "{wait:?}"
+    );
+    assert!(
+        client
+            .active_itf(&vet, ItfType::Compensation, &people)
+            .await
+            .is_err(),
+        "a person's call was let through with no call left"
+    );
 }
