@@ -48,8 +48,11 @@ export default defineConfig({
       ITF_DATA_DIR: dataDir,
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_SITE_ROOT: process.env.ITF_SITE_ROOT ?? '../target/site',
-      // Short retries, so that a provider coming back is seen in seconds.
+      // Short retries, so that a provider coming back is seen in seconds;
+      // a 429's Retry-After, which holds every worker, held as short, so
+      // that the test after a throttled one is not held back by it.
       ITF_RETRY_MAX_DELAY: '2',
+      LIGHTHOUSE_RETRY_AFTER_MAX: '2',
       // The pages are tested state by state with the provider switched
       // between modes; the circuit and the provider budget, tested on their
       // own, stay out of the way.
