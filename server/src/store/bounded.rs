@@ -12,8 +12,9 @@ use chrono::{DateTime, Utc};
 use itf_app::domain::{Icn, ItfType};
 
 use super::{
-    Attempt, BudgetAnswer, BudgetClaim, CircuitState, ClaimedJob, ConfirmedItf, Intake, ItfRequest,
-    JobCounts, JobOutcome, NewRequest, ProviderRecord, Session, Store, StoreError,
+    Attempt, BudgetAnswer, BudgetClaim, CircuitState, ClaimedJob, ConfirmedItf, Delivery, Intake,
+    ItfRequest, JobCounts, JobOutcome, MailboxEntry, NewRequest, OutboxMessage, ProviderRecord,
+    Session, Store, StoreError,
 };
 use crate::session_token::SessionTokenHash;
 
@@ -218,5 +219,31 @@ impl Store for Bounded {
 
     async fn hold_budget(&self, ahead: Duration) -> Result<(), StoreError> {
         self.within(self.up()?.hold_budget(ahead)).await
+    }
+
+    async fn claim_messages(
+        &self,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        self.within(self.up()?.claim_messages(lease, limit)).await
+    }
+
+    async fn finish_message(
+        &self,
+        reference: &str,
+        delivery: &Delivery,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.within(self.up()?.finish_message(reference, delivery, now))
+            .await
+    }
+
+    async fn deliver_to_mailbox(&self, entry: &MailboxEntry) -> Result<(), StoreError> {
+        self.within(self.up()?.deliver_to_mailbox(entry)).await
+    }
+
+    async fn mailbox(&self) -> Result<Vec<MailboxEntry>, StoreError> {
+        self.within(self.up()?.mailbox()).await
     }
 }

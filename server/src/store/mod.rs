@@ -17,8 +17,9 @@ use itf_app::domain::{Icn, ItfType, Veteran};
 pub use bounded::{AlwaysOpen, Bounded, Gate};
 pub use model::{
     Attempt, AttemptOutcome, BudgetAnswer, BudgetClaim, CallKind, CircuitState, ClaimedJob,
-    ConfirmedItf, Intake, ItfRequest, JobCounts, JobOutcome, JobState, JobUpdate, NewRequest,
-    ProviderRecord, RequestState, RequestUpdate,
+    ConfirmedItf, Delivery, Intake, ItfRequest, JobCounts, JobOutcome, JobState, JobUpdate,
+    MailboxEntry, MessageKind, NewRequest, OutboxMessage, ProviderRecord, RequestState,
+    RequestUpdate,
 };
 pub use postgres::{forward_job_notifications, PostgresStore};
 pub use sqlite::SqliteStore;
@@ -240,6 +241,29 @@ pub trait Store: Send + Sync + 'static {
     /// Moves the budget's bucket to at least `ahead` of now: a claim is
     /// then let through only once that is within its tolerance.
     async fn hold_budget(&self, ahead: std::time::Duration) -> Result<(), StoreError>;
+
+    /// Up to `limit` messages of the outbox that are due, each moved on by
+    /// `lease` (by the database's clock) so that a delivery cut short is
+    /// made again: at least once.
+    async fn claim_messages(
+        &self,
+        lease: std::time::Duration,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>, StoreError>;
+
+    /// Records how a delivery of the message ended.
+    async fn finish_message(
+        &self,
+        reference: &str,
+        delivery: &Delivery,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Puts a message in the development mailbox, once per reference.
+    async fn deliver_to_mailbox(&self, entry: &MailboxEntry) -> Result<(), StoreError>;
+
+    /// The development mailbox, oldest first.
+    async fn mailbox(&self) -> Result<Vec<MailboxEntry>, StoreError>;
 }
 
 /// Opens the store `DATABASE_URL` names, every call within

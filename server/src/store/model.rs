@@ -150,6 +150,73 @@ impl BudgetAnswer {
     }
 }
 
+named! {
+    /// A message to the veteran about a request: at most one of each kind
+    /// per request.
+    pub enum MessageKind {
+        /// A request the veteran was shown as pending became active.
+        ItfConfirmed => "itf_confirmed",
+        /// The provider refused the request for good.
+        ItfNeedsAttention => "itf_needs_attention",
+    }
+}
+
+impl MessageKind {
+    /// The outbox's key and every delivery's reference: the request and
+    /// the kind.
+    pub fn reference(self, request_id: &str) -> String {
+        format!("{request_id}:{}", self.as_str())
+    }
+}
+
+/// A message claimed for delivery, with the request it is about.
+#[derive(Debug, Clone)]
+pub struct OutboxMessage {
+    pub reference: String,
+    pub kind: MessageKind,
+    /// Deliveries begun before this one, cut short or failed.
+    pub attempts: u32,
+    pub request: ItfRequest,
+}
+
+/// How a delivery of a message ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Sent,
+    /// Try again at `run_at`.
+    Retry {
+        run_at: DateTime<Utc>,
+        error: String,
+    },
+    /// The channel refused it for good.
+    Failed {
+        error: String,
+    },
+}
+
+impl Delivery {
+    /// The outbox state it leaves the message in, when it is due again, and
+    /// the error to keep.
+    pub fn row(&self, now: DateTime<Utc>) -> (&'static str, DateTime<Utc>, Option<&str>) {
+        match self {
+            Self::Sent => ("sent", now, None),
+            Self::Retry { run_at, error } => ("pending", *run_at, Some(error)),
+            Self::Failed { error } => ("failed", now, Some(error)),
+        }
+    }
+}
+
+/// A message as the development mailbox shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxEntry {
+    pub reference: String,
+    pub kind: MessageKind,
+    pub request_id: String,
+    pub subject: String,
+    pub body: String,
+    pub delivered_at: DateTime<Utc>,
+}
+
 /// An ITF the provider confirmed, with its dates as the provider wrote them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfirmedItf {
@@ -248,6 +315,9 @@ pub enum JobOutcome {
 /// What ending a turn writes to the job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobUpdate<'a> {
+    /// The message to the veteran it owes, if the veteran was shown the
+    /// request as pending.
+    pub message: Option<MessageKind>,
     pub state: JobState,
     pub run_at: DateTime<Utc>,
     /// Replaces the job's last error when set.
@@ -275,6 +345,7 @@ impl JobOutcome {
     pub fn update(&self, now: DateTime<Utc>) -> JobUpdate<'_> {
         match self {
             Self::Confirmed(itf) => JobUpdate {
+                message: Some(MessageKind::ItfConfirmed),
                 state: JobState::Done,
                 run_at: now,
                 error: None,
@@ -287,6 +358,7 @@ impl JobOutcome {
                 },
             },
             Self::NeedsAttention { error } => JobUpdate {
+                message: Some(MessageKind::ItfNeedsAttention),
                 state: JobState::Stopped,
                 run_at: now,
                 error: Some(error),
@@ -299,6 +371,7 @@ impl JobOutcome {
                 },
             },
             Self::Retry { run_at, error } => JobUpdate {
+                message: None,
                 state: JobState::Queued,
                 run_at: *run_at,
                 error: Some(error),
@@ -311,6 +384,7 @@ impl JobOutcome {
                 },
             },
             Self::Release { run_at } => JobUpdate {
+                message: None,
                 state: JobState::Queued,
                 run_at: *run_at,
                 error: None,
@@ -462,6 +536,66 @@ pub const CLAIMED_COLUMNS: &str = "jobs.id AS job_id, CAST(jobs.attempts AS BIGI
      jobs.taken_over, jobs.lease_token, r.id, r.user_id, r.icn, r.veteran_name, r.itf_type, \
      r.state, r.received_at, r.shown_pending, r.provider_said_none, r.provider_itf_id, \
      r.creation_date, r.expiration_date, r.last_error";
+
+/// An outbox row claimed for delivery, joined to its request.
+#[derive(sqlx::FromRow)]
+pub struct OutboxRow<T> {
+    reference: String,
+    kind: String,
+    message_attempts: i64,
+    #[sqlx(flatten)]
+    request: RequestRow<T>,
+}
+
+/// The columns of an `OutboxRow`, from `outbox o` joined to `itf_requests r`.
+pub const OUTBOX_COLUMNS: &str = "o.reference, o.kind, \
+     CAST(o.attempts AS BIGINT) - 1 AS message_attempts, r.id, r.user_id, r.icn, \
+     r.veteran_name, r.itf_type, r.state, r.received_at, r.shown_pending, \
+     r.provider_said_none, r.provider_itf_id, r.creation_date, r.expiration_date, r.last_error";
+
+impl<T: Into<DateTime<Utc>>> TryFrom<OutboxRow<T>> for OutboxMessage {
+    type Error = StoreError;
+
+    fn try_from(row: OutboxRow<T>) -> Result<Self, StoreError> {
+        Ok(Self {
+            reference: row.reference,
+            kind: MessageKind::parse(&row.kind)?,
+            attempts: u32::try_from(row.message_attempts).map_err(|_| {
+                StoreError::Corrupt(format!(
+                    "message attempts {} out of range",
+                    row.message_attempts
+                ))
+            })?,
+            request: ItfRequest::try_from(row.request)?,
+        })
+    }
+}
+
+/// A development mailbox row.
+#[derive(sqlx::FromRow)]
+pub struct MailboxRow<T> {
+    reference: String,
+    kind: String,
+    request_id: String,
+    subject: String,
+    body: String,
+    delivered_at: T,
+}
+
+impl<T: Into<DateTime<Utc>>> TryFrom<MailboxRow<T>> for MailboxEntry {
+    type Error = StoreError;
+
+    fn try_from(row: MailboxRow<T>) -> Result<Self, StoreError> {
+        Ok(Self {
+            reference: row.reference,
+            kind: MessageKind::parse(&row.kind)?,
+            request_id: row.request_id,
+            subject: row.subject,
+            body: row.body,
+            delivered_at: row.delivered_at.into(),
+        })
+    }
+}
 
 impl<T: Into<DateTime<Utc>>> TryFrom<ClaimedRow<T>> for ClaimedJob {
     type Error = StoreError;

@@ -17,13 +17,14 @@ use sqlx::{Decode, Encode, Type};
 use itf_app::domain::{Icn, ItfType};
 
 use super::model::{
-    ensure_itf_payload, millis, provider_date, AttemptRow, ClaimedRow, ProviderRecordRow,
-    RequestRow, SessionRow, CLAIMED_COLUMNS, JOB_COUNTS_QUERY, REQUEST_COLUMNS,
+    ensure_itf_payload, millis, provider_date, AttemptRow, ClaimedRow, MailboxRow, OutboxRow,
+    ProviderRecordRow, RequestRow, SessionRow, CLAIMED_COLUMNS, JOB_COUNTS_QUERY, OUTBOX_COLUMNS,
+    REQUEST_COLUMNS,
 };
 use super::{
-    Attempt, BudgetAnswer, BudgetClaim, CircuitState, ClaimedJob, ConfirmedItf, Intake, ItfRequest,
-    JobCounts, JobOutcome, NewRequest, ProviderRecord, RequestState, Session, Store, StoreError,
-    ACQUIRE_TIMEOUT,
+    Attempt, BudgetAnswer, BudgetClaim, CircuitState, ClaimedJob, ConfirmedItf, Delivery, Intake,
+    ItfRequest, JobCounts, JobOutcome, MailboxEntry, NewRequest, OutboxMessage, ProviderRecord,
+    RequestState, Session, Store, StoreError, ACQUIRE_TIMEOUT,
 };
 use crate::session_token::SessionTokenHash;
 
@@ -473,6 +474,21 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         record_confirmed(&mut tx, &request_id, request.itf, now).await?;
+        if let Some(kind) = update.message {
+            // Owed only to a veteran who was shown the request as pending.
+            sqlx::query(
+                "INSERT INTO outbox (reference, kind, request_id, state, attempts, run_at, created_at)
+                 SELECT ?1, ?2, id, 'pending', 0, ?3, ?3 FROM itf_requests
+                 WHERE id = ?4 AND shown_pending
+                 ON CONFLICT (reference) DO NOTHING",
+            )
+            .bind(kind.reference(&request_id))
+            .bind(kind.as_str())
+            .bind(Time(now))
+            .bind(&request_id)
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query("UPDATE job_totals SET jobs = jobs + 1 WHERE state = 'done' AND ?1 = 'done'")
             .bind(update.state.as_str())
             .execute(&mut *tx)
@@ -649,5 +665,86 @@ impl Store for SqliteStore {
         .execute(&self.writer)
         .await?;
         Ok(())
+    }
+
+    async fn claim_messages(
+        &self,
+        lease: std::time::Duration,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let token = uuid::Uuid::new_v4().to_string();
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(&format!(
+            "UPDATE outbox SET run_at = strftime('%Y-%m-%dT%H:%M:%f000Z', 'now', ?1), attempts = attempts + 1, claim_token = ?2
+             WHERE reference IN (
+                 SELECT reference FROM outbox
+                 WHERE state = 'pending' AND run_at <= {NOW}
+                 ORDER BY run_at
+                 LIMIT ?3)"
+        ))
+        .bind(seconds_from_now(lease))
+        .bind(&token)
+        .bind(i64::from(limit))
+        .execute(&mut *tx)
+        .await?;
+        let rows = sqlx::query_as::<_, OutboxRow<Time>>(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox o JOIN itf_requests r ON r.id = o.request_id
+             WHERE o.claim_token = ?1 AND o.state = 'pending'
+             ORDER BY o.created_at"
+        ))
+        .bind(&token)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        rows.into_iter().map(OutboxMessage::try_from).collect()
+    }
+
+    async fn finish_message(
+        &self,
+        reference: &str,
+        delivery: &Delivery,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (state, run_at, error) = delivery.row(now);
+        sqlx::query(
+            "UPDATE outbox SET state = ?1, run_at = ?2, last_error = COALESCE(?3, last_error),
+                 sent_at = CASE WHEN ?1 = 'sent' THEN ?4 ELSE sent_at END
+             WHERE reference = ?5 AND state = 'pending'",
+        )
+        .bind(state)
+        .bind(Time(run_at))
+        .bind(error)
+        .bind(Time(now))
+        .bind(reference)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn deliver_to_mailbox(&self, entry: &MailboxEntry) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO dev_mailbox (reference, kind, request_id, subject, body, delivered_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (reference) DO NOTHING",
+        )
+        .bind(&entry.reference)
+        .bind(entry.kind.as_str())
+        .bind(&entry.request_id)
+        .bind(&entry.subject)
+        .bind(&entry.body)
+        .bind(Time(entry.delivered_at))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn mailbox(&self) -> Result<Vec<MailboxEntry>, StoreError> {
+        let rows = sqlx::query_as::<_, MailboxRow<Time>>(
+            "SELECT reference, kind, request_id, subject, body, delivered_at FROM dev_mailbox
+             ORDER BY delivered_at, reference",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(MailboxEntry::try_from).collect()
     }
 }

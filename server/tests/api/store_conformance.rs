@@ -9,7 +9,8 @@ use itf_app::domain::{ItfType, Veteran};
 use itf_server::session_token::SessionToken;
 use itf_server::store::{
     Attempt, AttemptOutcome, BudgetAnswer, BudgetClaim, CallKind, CircuitState, ConfirmedItf,
-    Intake, ItfRequest, JobOutcome, NewRequest, RequestState, Session, Store, StoreError,
+    Delivery, Intake, ItfRequest, JobOutcome, MailboxEntry, MessageKind, NewRequest, RequestState,
+    Session, Store, StoreError,
 };
 
 /// Both databases keep microseconds.
@@ -469,6 +470,101 @@ async fn the_provider_budget_paces_the_worker_and_keeps_a_reserve_for_people(
     assert!(wait_of(store.take_budget(worker).await) > std::time::Duration::from_secs(8));
 }
 
+async fn a_confirmation_owes_one_message_delivered_at_least_once(store: Arc<dyn Store>) {
+    let vet = veteran("load-19");
+    let (request, _) = open(store.intake(&new_request(&vet, now())).await.unwrap());
+    let job = store.claim_jobs("a", LEASE, 1).await.unwrap().remove(0);
+    assert!(store.claim_messages(LEASE, 10).await.unwrap().is_empty());
+    let done = JobOutcome::Confirmed(confirmed());
+    assert!(store
+        .finish_job(&job.id, &job.lease_token, now(), &done)
+        .await
+        .unwrap());
+    // Owed in the same transaction as the confirmation, once.
+    let claimed = store.claim_messages(SHORT_LEASE, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let message = &claimed[0];
+    assert_eq!(message.kind, MessageKind::ItfConfirmed);
+    assert_eq!(message.reference, format!("{}:itf_confirmed", request.id));
+    assert_eq!(message.attempts, 0);
+    assert_eq!(message.request.state, RequestState::Active);
+    assert_eq!(message.request.itf, Some(confirmed()));
+    // Claimed: nobody else delivers it until the claim runs out; then it is
+    // delivered again, with the same reference.
+    assert!(store.claim_messages(LEASE, 10).await.unwrap().is_empty());
+    tokio::time::sleep(SHORT_LEASE + std::time::Duration::from_millis(300)).await;
+    let again = store.claim_messages(LEASE, 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].reference, message.reference);
+    assert_eq!(again[0].attempts, 1);
+    // A failed delivery waits for its time; a sent one is done.
+    let retry = Delivery::Retry {
+        run_at: now() + Duration::seconds(1),
+        error: "channel unavailable".to_owned(),
+    };
+    store
+        .finish_message(&message.reference, &retry, now())
+        .await
+        .unwrap();
+    assert!(store.claim_messages(LEASE, 10).await.unwrap().is_empty());
+    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    let due = store.claim_messages(LEASE, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    store
+        .finish_message(&message.reference, &Delivery::Sent, now())
+        .await
+        .unwrap();
+    tokio::time::sleep(SHORT_LEASE).await;
+    assert!(store
+        .claim_messages(SHORT_LEASE, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // The mailbox keeps one copy per reference, however often delivered.
+    let entry = MailboxEntry {
+        reference: message.reference.clone(),
+        kind: MessageKind::ItfConfirmed,
+        request_id: request.id.clone(),
+        subject: "Confirmed".to_owned(),
+        body: "Hello".to_owned(),
+        delivered_at: now(),
+    };
+    store.deliver_to_mailbox(&entry).await.unwrap();
+    store.deliver_to_mailbox(&entry).await.unwrap();
+    assert_eq!(store.mailbox().await.unwrap(), vec![entry]);
+}
+
+async fn a_refusal_owes_a_message_and_a_request_never_shown_pending_none(store: Arc<dyn Store>) {
+    let vet = veteran("load-20");
+    store.intake(&new_request(&vet, now())).await.unwrap();
+    let job = store.claim_jobs("a", LEASE, 1).await.unwrap().remove(0);
+    let refused = JobOutcome::NeedsAttention {
+        error: "veteran not found".to_owned(),
+    };
+    assert!(store
+        .finish_job(&job.id, &job.lease_token, now(), &refused)
+        .await
+        .unwrap());
+    let claimed = store.claim_messages(LEASE, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].kind, MessageKind::ItfNeedsAttention);
+
+    let other = veteran("load-21");
+    let mut unseen = new_request(&other, now());
+    unseen.shown_pending = false;
+    store.intake(&unseen).await.unwrap();
+    let job = store.claim_jobs("a", LEASE, 1).await.unwrap().remove(0);
+    let done = JobOutcome::Confirmed(confirmed());
+    assert!(store
+        .finish_job(&job.id, &job.lease_token, now(), &done)
+        .await
+        .unwrap());
+    assert!(
+        store.claim_messages(LEASE, 10).await.unwrap().is_empty(),
+        "a veteran never shown the request as pending is sent nothing"
+    );
+}
+
 async fn a_retried_job_waits_for_its_time(store: Arc<dyn Store>) {
     let vet = veteran("load-13");
     store.intake(&new_request(&vet, now())).await.unwrap();
@@ -635,6 +731,8 @@ conformance!(
     a_lease_is_renewed_only_by_its_holder,
     the_circuit_opens_lets_one_probe_through_and_closes,
     the_provider_budget_paces_the_worker_and_keeps_a_reserve_for_people,
+    a_confirmation_owes_one_message_delivered_at_least_once,
+    a_refusal_owes_a_message_and_a_request_never_shown_pending_none,
     a_retried_job_waits_for_its_time,
     a_released_job_does_not_count_as_an_attempt,
     a_refused_request_needs_attention_and_stays_open,
