@@ -6,7 +6,9 @@ pub mod circuit;
 pub mod config;
 pub mod development;
 pub mod intake;
+pub mod messages;
 pub mod metrics;
+pub mod outbox;
 pub mod provider;
 pub mod session_token;
 pub mod store;
@@ -30,6 +32,7 @@ use circuit::Circuit;
 use config::{read_key_file, Config, ConfigError, DatabaseUrl, Profile, Provider, SIMULATOR_ROOT};
 use development::{Development, DevelopmentKey, Simulator};
 use intake::IntakeService;
+use outbox::{Mailbox, Outbox};
 use provider::{ClientSettings, LighthouseClient};
 use store::{Store, StoreError};
 use web::{Operations, WebState};
@@ -60,6 +63,7 @@ pub struct Application {
     web: Option<WebState>,
     development: Option<Development>,
     worker: Option<Arc<Worker>>,
+    outbox: Option<Outbox>,
 }
 
 impl Application {
@@ -109,6 +113,10 @@ impl Application {
             .role
             .runs_worker()
             .then(|| worker_for(&config, store.clone(), client, circuit, budget, wake));
+        // Messages go to the development mailbox; no other channel exists
+        // yet, so elsewhere they wait in the outbox.
+        let outbox = (config.role.runs_worker() && development.is_some())
+            .then(|| Outbox::new(store.clone(), Arc::new(Mailbox(store.clone()))));
         let operations = Operations::new(store);
         prepare_schema(
             &operations,
@@ -121,6 +129,7 @@ impl Application {
             web,
             development,
             worker,
+            outbox,
         })
     }
 
@@ -134,6 +143,9 @@ impl Application {
     ) -> Result<(), StartError> {
         tokio::spawn(web::sweep_expired_sessions(self.operations.store.clone()));
         let (stop, stopped) = watch::channel(false);
+        let outbox = self
+            .outbox
+            .map(|outbox| tokio::spawn(outbox.run(stopped.clone())));
         let worker = self.worker.map(|worker| tokio::spawn(worker.run(stopped)));
         let router = web::router(self.operations, self.web, self.development);
         let served = serve(self.listener, router, async move {
@@ -142,8 +154,8 @@ impl Application {
             let _ = stop.send(true);
         })
         .await;
-        if let Some(worker) = worker {
-            let _ = worker.await;
+        for task in [worker, outbox].into_iter().flatten() {
+            let _ = task.await;
         }
         served
     }

@@ -24,6 +24,16 @@ impl ItfType {
         }
     }
 
+    /// The benefit as a veteran reads it in a sentence: "an intent to file
+    /// for disability compensation".
+    pub fn benefit(self) -> &'static str {
+        match self {
+            Self::Compensation => "disability compensation",
+            Self::Pension => "Veterans Pension",
+            Self::Survivor => "survivors benefits",
+        }
+    }
+
     pub fn parse(value: &str) -> Result<Self, UnknownItfType> {
         Self::ALL
             .into_iter()

@@ -27,6 +27,11 @@ impl VeteranName {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// The first name, as a message to the veteran greets them.
+    pub fn first_name(&self) -> &str {
+        self.0.split_whitespace().next().unwrap_or_default()
+    }
 }
 
 impl fmt::Debug for VeteranName {

@@ -3,6 +3,7 @@
 //! `router`, only where rule 7 allows: in development, with the simulator
 //! as the provider. Production types know nothing of them.
 
+mod mailbox;
 mod review;
 mod sign_in;
 pub mod simulator;
@@ -11,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 
 pub use simulator::{DevelopmentKey, KeyError, Simulator};
@@ -119,6 +120,12 @@ impl Development {
                     .route("/review/delay", post(review::set_delay))
                     .route("/review/outage", post(review::set_outage))
                     .with_state(state),
+            );
+            router = router.merge(
+                Router::new()
+                    .route("/dev/mailbox", get(mailbox::page))
+                    .route("/dev/mailbox.json", get(mailbox::as_json))
+                    .with_state(web.store.clone()),
             );
         }
         router

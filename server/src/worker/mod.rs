@@ -344,7 +344,7 @@ impl Worker {
 
 /// `delay` from now; far delays are held to the latest time there is
 /// rather than overflowing.
-fn later(delay: Duration) -> chrono::DateTime<Utc> {
+pub fn later(delay: Duration) -> chrono::DateTime<Utc> {
     chrono::Duration::from_std(delay)
         .ok()
         .and_then(|delay| Utc::now().checked_add_signed(delay))

@@ -17,6 +17,7 @@ mod http;
 mod intake;
 mod leases;
 mod logs;
+mod messages;
 mod provider;
 mod provider_answers;
 mod provider_logs;
