@@ -16,7 +16,12 @@ CREATE TABLE outbox (
     run_at      TIMESTAMPTZ NOT NULL,
     last_error  TEXT,
     created_at  TIMESTAMPTZ NOT NULL,
-    sent_at     TIMESTAMPTZ
+    sent_at     TIMESTAMPTZ,
+    -- The channel's later word on it (VA Notify's delivery-status
+    -- callback: delivered, permanent-failure, temporary-failure, or
+    -- whatever else it sent), and when it came.
+    delivery_status    TEXT,
+    delivery_status_at TIMESTAMPTZ
 );
 
 CREATE INDEX outbox_due ON outbox (run_at) WHERE state = 'pending';

@@ -32,7 +32,7 @@ use circuit::Circuit;
 use config::{read_key_file, Config, ConfigError, DatabaseUrl, Profile, Provider, SIMULATOR_ROOT};
 use development::{Development, DevelopmentKey, Simulator};
 use intake::IntakeService;
-use outbox::{Mailbox, Outbox};
+use outbox::{Channel, Mailbox, Outbox, VaNotify};
 use provider::{ClientSettings, LighthouseClient};
 use store::{Store, StoreError};
 use web::{Operations, WebState};
@@ -64,6 +64,8 @@ pub struct Application {
     development: Option<Development>,
     worker: Option<Arc<Worker>>,
     outbox: Option<Outbox>,
+    /// VA Notify's delivery-status callbacks, where a token is configured.
+    callbacks: Option<web::CallbackState>,
 }
 
 impl Application {
@@ -113,10 +115,7 @@ impl Application {
             .role
             .runs_worker()
             .then(|| worker_for(&config, store.clone(), client, circuit, budget, wake));
-        // Messages go to the development mailbox; no other channel exists
-        // yet, so elsewhere they wait in the outbox.
-        let outbox = (config.role.runs_worker() && development.is_some())
-            .then(|| Outbox::new(store.clone(), Arc::new(Mailbox(store.clone()))));
+        let (outbox, callbacks) = delivery_of_messages(&config, development.as_ref(), &store)?;
         let operations = Operations::new(store);
         prepare_schema(
             &operations,
@@ -130,6 +129,7 @@ impl Application {
             development,
             worker,
             outbox,
+            callbacks,
         })
     }
 
@@ -147,7 +147,7 @@ impl Application {
             .outbox
             .map(|outbox| tokio::spawn(outbox.run(stopped.clone())));
         let worker = self.worker.map(|worker| tokio::spawn(worker.run(stopped)));
-        let router = web::router(self.operations, self.web, self.development);
+        let router = web::router(self.operations, self.web, self.development, self.callbacks);
         let served = serve(self.listener, router, async move {
             shutdown.await;
             // Stop claiming at once; turns under way finish below.
@@ -193,6 +193,49 @@ fn client_settings(
             ],
         }),
     }
+}
+
+/// The outbox's delivery loop, where this instance runs the worker and
+/// messages have a channel; and VA Notify's callbacks, where a token is
+/// configured for them.
+fn delivery_of_messages(
+    config: &Config,
+    development: Option<&Development>,
+    store: &Arc<dyn Store>,
+) -> Result<(Option<Outbox>, Option<web::CallbackState>), StartError> {
+    let outbox = config
+        .role
+        .runs_worker()
+        .then(|| message_channel(config, development, store))
+        .transpose()?
+        .flatten()
+        .map(|channel| Outbox::new(store.clone(), channel));
+    let callbacks = config
+        .notify
+        .as_ref()
+        .and_then(|notify| notify.callback_token.as_deref())
+        .map(|token| web::CallbackState {
+            store: store.clone(),
+            token: token.into(),
+        });
+    Ok((outbox, callbacks))
+}
+
+/// Where messages to veterans go: VA Notify when it is configured, else the
+/// development mailbox in development; with neither they wait in the
+/// outbox.
+fn message_channel(
+    config: &Config,
+    development: Option<&Development>,
+    store: &Arc<dyn Store>,
+) -> Result<Option<Arc<dyn Channel>>, StartError> {
+    Ok(match (&config.notify, development) {
+        (Some(notify), _) => Some(Arc::new(
+            VaNotify::new(notify.clone()).map_err(provider::ClientError::Http)?,
+        )),
+        (None, Some(_)) => Some(Arc::new(Mailbox(store.clone()))),
+        (None, None) => None,
+    })
 }
 
 fn worker_for(

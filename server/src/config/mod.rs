@@ -4,6 +4,7 @@
 //! settings (`Config::from_env`).
 
 mod database;
+mod notify;
 mod provider;
 mod reader;
 mod site;
@@ -14,6 +15,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use database::{DatabaseUrl, DEFAULT_DATABASE_URL};
+pub use notify::NotifySettings;
 pub use provider::{
     read_key_file, BudgetSettings, CircuitSettings, LighthouseSettings, Provider, ProviderSettings,
     MAX_QUOTA_PER_MINUTE, SIMULATOR_ROOT,
@@ -35,6 +37,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub provider: ProviderSettings,
     pub worker: WorkerConfig,
+    /// Where messages to veterans go; none outside development means they
+    /// wait in the outbox.
+    pub notify: Option<NotifySettings>,
 }
 
 /// Every problem with the settings, each naming the setting.
@@ -99,6 +104,7 @@ impl Config {
         );
         let provider = provider::read(&mut reader, production);
         let worker = worker::read(&mut reader);
+        let notify = notify::read(&mut reader);
         if let Some(provider) = &provider {
             worker::check_lease(&mut reader, &worker, provider.timeouts.total);
         }
@@ -112,6 +118,7 @@ impl Config {
                 data_dir,
                 provider,
                 worker,
+                notify,
             }),
             _ => Err(ConfigError { problems }),
         }
@@ -135,6 +142,42 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn a_va_notify_key_needs_its_address_and_templates_and_is_redacted() {
+        let key =
+            "itf-async-26785a09-ab16-4eb0-8407-a37497a57506-3d2e6c4a-5b44-4c5e-9b0f-1c2d3e4f5a6b";
+        let problems = config(&[("VA_NOTIFY_API_KEY", key)]).unwrap_err().problems;
+        for setting in [
+            "VA_NOTIFY_BASE_URL",
+            "VA_NOTIFY_TEMPLATE_ITF_CONFIRMED",
+            "VA_NOTIFY_TEMPLATE_ITF_NEEDS_ATTENTION",
+        ] {
+            assert!(problems.iter().any(|p| p.contains(setting)), "{problems:?}");
+        }
+        let problems = config(&[("VA_NOTIFY_API_KEY", "secret")])
+            .unwrap_err()
+            .problems;
+        assert!(problems.iter().any(|p| p.contains("VA_NOTIFY_API_KEY")));
+        assert!(
+            !problems.iter().any(|p| p.contains("secret\"")),
+            "{problems:?}"
+        );
+        let notify = config(&[
+            ("VA_NOTIFY_API_KEY", key),
+            ("VA_NOTIFY_BASE_URL", "https://notify.example/"),
+            ("VA_NOTIFY_TEMPLATE_ITF_CONFIRMED", "t-1"),
+            ("VA_NOTIFY_TEMPLATE_ITF_NEEDS_ATTENTION", "t-2"),
+        ])
+        .unwrap()
+        .notify
+        .unwrap();
+        assert_eq!(notify.base_url, "https://notify.example");
+        assert!(
+            !format!("{notify:?}").contains("3d2e6c4a"),
+            "the secret is redacted"
+        );
     }
 
     #[test]

@@ -391,7 +391,7 @@ fn token_outcome(error: &TokenError) -> Outcome {
 /// `Retry-After`, in seconds or as an HTTP-date, at most `cap`: whatever a
 /// provider sends, a request is not parked for longer than that. A value
 /// that is neither (negative, garbage) is ignored.
-pub(super) fn retry_after(headers: &HeaderMap, cap: Duration) -> Option<Duration> {
+pub fn retry_after(headers: &HeaderMap, cap: Duration) -> Option<Duration> {
     let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     let wait = match text.parse::<u64>() {
         Ok(seconds) => Duration::from_secs(seconds),

@@ -239,6 +239,16 @@ impl Store for Bounded {
             .await
     }
 
+    async fn record_delivery_status(
+        &self,
+        reference: &str,
+        status: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.within(self.up()?.record_delivery_status(reference, status, at))
+            .await
+    }
+
     async fn deliver_to_mailbox(&self, entry: &MailboxEntry) -> Result<(), StoreError> {
         self.within(self.up()?.deliver_to_mailbox(entry)).await
     }

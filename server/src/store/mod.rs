@@ -259,6 +259,15 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
+    /// Records what the channel later said about a delivered message;
+    /// false when no message has that reference.
+    async fn record_delivery_status(
+        &self,
+        reference: &str,
+        status: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
     /// Puts a message in the development mailbox, once per reference.
     async fn deliver_to_mailbox(&self, entry: &MailboxEntry) -> Result<(), StoreError>;
 

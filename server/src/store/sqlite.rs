@@ -721,6 +721,23 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn record_delivery_status(
+        &self,
+        reference: &str,
+        status: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let recorded = sqlx::query(
+            "UPDATE outbox SET delivery_status = ?1, delivery_status_at = ?2 WHERE reference = ?3",
+        )
+        .bind(status)
+        .bind(Time(at))
+        .bind(reference)
+        .execute(&self.writer)
+        .await?;
+        Ok(recorded.rows_affected() == 1)
+    }
+
     async fn deliver_to_mailbox(&self, entry: &MailboxEntry) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO dev_mailbox (reference, kind, request_id, subject, body, delivered_at)

@@ -6,6 +6,7 @@ mod error;
 mod health;
 mod intent_to_file;
 mod metrics;
+mod notify_callback;
 mod origin;
 mod session;
 mod signed_in;
@@ -27,6 +28,7 @@ use tracing::Level;
 
 pub use error::ApiError;
 pub use metrics::HttpMetrics;
+pub use notify_callback::CallbackState;
 pub use session::{start_session, sweep_expired as sweep_expired_sessions};
 pub use signed_in::SignedIn;
 
@@ -110,12 +112,20 @@ pub fn router(
     operations: Operations,
     web: Option<WebState>,
     development: Option<Development>,
+    callbacks: Option<CallbackState>,
 ) -> Router {
     let mut app = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
         .with_state(operations.clone());
+    if let Some(callbacks) = callbacks {
+        app = app.merge(
+            Router::new()
+                .route("/callbacks/va-notify", post(notify_callback::record))
+                .with_state(callbacks),
+        );
+    }
     if let Some(development) = &development {
         app = app.merge(development.router(web.as_ref()));
     }

@@ -23,3 +23,4 @@ mod provider_answers;
 mod provider_logs;
 mod recovery;
 mod store_conformance;
+mod va_notify;

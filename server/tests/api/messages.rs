@@ -24,22 +24,6 @@ fn of(messages: &[Value], request_id: &str, kind: &str) -> usize {
         .count()
 }
 
-/// Signs `user` in and asks for a compensation ITF; the request id.
-async fn request(app: &TestApp, user: &str) -> String {
-    let vet = app.veteran(user).await;
-    let answer = vet
-        .post(app.url("/v0/intent_to_file/compensation"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), StatusCode::ACCEPTED, "{user}");
-    let body: Value = answer.json().await.unwrap();
-    body["data"]["attributes"]["intent_to_file"]["request_id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 async fn look_up(app: &TestApp, user: &str) -> Value {
     let vet = app.veteran(user).await;
     let answer = vet.get(app.url("/v0/intent_to_file")).send().await.unwrap();
@@ -59,8 +43,8 @@ async fn each_request_shown_pending_gets_one_message_and_a_found_itf_none() {
     };
     let app = TestApp::spawn(config()).await;
     provider.set_mode(json!({"mode": "down"})).await;
-    let confirmed = request(&app, "vet-no-itf").await;
-    let refused = request(&app, "vet-unknown").await;
+    let confirmed = app.request_compensation("vet-no-itf").await;
+    let refused = app.request_compensation("vet-unknown").await;
     provider.set_mode(json!({"mode": "up"})).await;
     assert_eq!(look_up(&app, "vet-active-itf").await["status"], "active");
 

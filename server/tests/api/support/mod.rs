@@ -178,6 +178,12 @@ impl TestConfig {
         self
     }
 
+    /// Messages to VA Notify at `notify` instead of the mailbox.
+    pub fn va_notify(mut self, notify: itf_server::config::NotifySettings) -> Self {
+        self.0.notify = Some(notify);
+        self
+    }
+
     pub fn role(mut self, role: Role) -> Self {
         self.0.role = role;
         self
@@ -263,6 +269,23 @@ impl TestApp {
 
     /// Asks the review page's outage switch to make our database look
     /// down (mounted only in development).
+    /// Signs `user` in and asks for a compensation ITF, which must be
+    /// queued (202); returns the request id.
+    pub async fn request_compensation(&self, user: &str) -> String {
+        let vet = self.veteran(user).await;
+        let answer = vet
+            .post(self.url("/v0/intent_to_file/compensation"))
+            .send()
+            .await
+            .expect("the app answers");
+        assert_eq!(answer.status(), reqwest::StatusCode::ACCEPTED, "{user}");
+        let body: serde_json::Value = answer.json().await.expect("a JSON answer");
+        body["data"]["attributes"]["intent_to_file"]["request_id"]
+            .as_str()
+            .expect("a request id")
+            .to_owned()
+    }
+
     pub async fn take_database_down(&self) -> reqwest::Response {
         self.client
             .post(self.url("/review/outage"))

@@ -1,0 +1,152 @@
+//! The delivery loop: the worker's instances deliver what the outbox owes,
+//! at least once. A claim moves a message on by `CLAIM_LEASE`, so a
+//! delivery cut short (a crash between sending and recording) is made again
+//! with the same reference; a delivery that fails is tried again with
+//! backoff; one refused for good is kept as `failed`, never dropped.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::watch;
+
+mod mailbox;
+mod va_notify;
+
+pub use mailbox::Mailbox;
+pub use va_notify::VaNotify;
+
+use crate::messages::{self, Rendered};
+use crate::store::{Delivery, OutboxMessage, Store};
+use crate::worker::{later, retry_delay};
+
+/// How long a claimed message is left to its deliverer before another
+/// delivers it again.
+const CLAIM_LEASE: Duration = Duration::from_secs(60);
+/// Messages delivered per round.
+const BATCH: u32 = 16;
+/// How often to look for due messages.
+const POLL: Duration = Duration::from_secs(1);
+/// The longest wait between two deliveries of one message.
+const RETRY_MAX_DELAY: Duration = Duration::from_secs(300);
+/// How long sending pauses after the channel refused our credentials.
+const CREDENTIALS_PAUSE: Duration = Duration::from_secs(60);
+
+/// Where messages to veterans go.
+#[async_trait::async_trait]
+pub trait Channel: Send + Sync {
+    /// Delivers one message; the reference is the same on every delivery
+    /// of it.
+    async fn send(&self, message: &OutboxMessage, rendered: &Rendered) -> Sent;
+}
+
+/// What a channel made of one delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    Delivered,
+    /// Try again: after `after` when the channel said so, else with backoff.
+    Retry {
+        after: Option<Duration>,
+        error: String,
+    },
+    /// Refused for good: the message fails, with an alert.
+    Refused {
+        error: String,
+    },
+    /// Our credentials were refused: sending pauses, with an alert, and no
+    /// message fails for it.
+    CredentialsRefused {
+        error: String,
+    },
+}
+
+pub struct Outbox {
+    store: Arc<dyn Store>,
+    channel: Arc<dyn Channel>,
+}
+
+impl Outbox {
+    pub fn new(store: Arc<dyn Store>, channel: Arc<dyn Channel>) -> Self {
+        Self { store, channel }
+    }
+
+    /// Delivers due messages until `stop` turns true.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            let (delivered, paused) = self.round().await;
+            let wait = if paused {
+                CREDENTIALS_PAUSE
+            } else if delivered < BATCH as usize {
+                POLL
+            } else {
+                continue;
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
+    /// One round: claims due messages and delivers each; returns how many,
+    /// and whether sending must pause.
+    async fn round(&self) -> (usize, bool) {
+        let claimed = match self.store.claim_messages(CLAIM_LEASE, BATCH).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::warn!(%error, "could not claim messages to deliver");
+                return (0, false);
+            }
+        };
+        for (n, message) in claimed.iter().enumerate() {
+            let sent = match messages::render(message.kind, &message.request) {
+                Ok(rendered) => self.channel.send(message, &rendered).await,
+                Err(missing) => Sent::Refused {
+                    error: missing.to_string(),
+                },
+            };
+            let paused = matches!(sent, Sent::CredentialsRefused { .. });
+            self.record(message, sent).await;
+            if paused {
+                // The rest of the batch waits for its claim to run out.
+                return (n + 1, true);
+            }
+        }
+        (claimed.len(), false)
+    }
+
+    async fn record(&self, message: &OutboxMessage, sent: Sent) {
+        let reference = &message.reference;
+        let delivery = match sent {
+            Sent::Delivered => Delivery::Sent,
+            Sent::Retry { after, error } => Delivery::Retry {
+                run_at: later(retry_delay(message.attempts + 1, RETRY_MAX_DELAY, after)),
+                error,
+            },
+            Sent::Refused { error } => {
+                tracing::error!(alert = true, %reference, %error, "a message to a veteran could not be delivered");
+                Delivery::Failed { error }
+            }
+            Sent::CredentialsRefused { error } => {
+                tracing::error!(
+                    alert = true,
+                    %error,
+                    pause_seconds = CREDENTIALS_PAUSE.as_secs(),
+                    "the message channel refused our credentials; sending pauses"
+                );
+                Delivery::Retry {
+                    run_at: later(CREDENTIALS_PAUSE),
+                    error,
+                }
+            }
+        };
+        if let Err(error) = self
+            .store
+            .finish_message(reference, &delivery, Utc::now())
+            .await
+        {
+            // Delivered again once its claim runs out: at least once.
+            tracing::warn!(%error, %reference, "could not record a delivery");
+        }
+    }
+}
