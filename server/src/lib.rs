@@ -209,7 +209,7 @@ fn delivery_of_messages(
         .then(|| message_channel(config, development, store))
         .transpose()?
         .flatten()
-        .map(|channel| Outbox::new(store.clone(), channel));
+        .map(|channel| Outbox::new(store.clone(), channel, config.worker.lease));
     let callbacks = config
         .notify
         .as_ref()

@@ -1,5 +1,6 @@
 //! The delivery loop: the worker's instances deliver what the outbox owes,
-//! at least once. A claim moves a message on by `CLAIM_LEASE`, so a
+//! at least once. A claim moves a message on by the worker's lease
+//! (`ITF_LEASE_SECONDS`: how soon a dead instance's work is taken over), so a
 //! delivery cut short (a crash between sending and recording) is made again
 //! with the same reference; a delivery that fails is tried again with
 //! backoff; one refused for good is kept as `failed`, never dropped.
@@ -20,9 +21,6 @@ use crate::messages::{self, Rendered};
 use crate::store::{Delivery, OutboxMessage, Store};
 use crate::worker::{later, retry_delay};
 
-/// How long a claimed message is left to its deliverer before another
-/// delivers it again.
-const CLAIM_LEASE: Duration = Duration::from_secs(60);
 /// Messages delivered per round.
 const BATCH: u32 = 16;
 /// How often to look for due messages.
@@ -63,11 +61,18 @@ pub enum Sent {
 pub struct Outbox {
     store: Arc<dyn Store>,
     channel: Arc<dyn Channel>,
+    /// How long a claimed message is left to its deliverer before another
+    /// delivers it again.
+    lease: Duration,
 }
 
 impl Outbox {
-    pub fn new(store: Arc<dyn Store>, channel: Arc<dyn Channel>) -> Self {
-        Self { store, channel }
+    pub fn new(store: Arc<dyn Store>, channel: Arc<dyn Channel>, lease: Duration) -> Self {
+        Self {
+            store,
+            channel,
+            lease,
+        }
     }
 
     /// Delivers due messages until `stop` turns true.
@@ -91,7 +96,7 @@ impl Outbox {
     /// One round: claims due messages and delivers each; returns how many,
     /// and whether sending must pause.
     async fn round(&self) -> (usize, bool) {
-        let claimed = match self.store.claim_messages(CLAIM_LEASE, BATCH).await {
+        let claimed = match self.store.claim_messages(self.lease, BATCH).await {
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::warn!(%error, "could not claim messages to deliver");
@@ -106,6 +111,7 @@ impl Outbox {
                 },
             };
             let paused = matches!(sent, Sent::CredentialsRefused { .. });
+            crash_after_sending(&sent);
             self.record(message, sent).await;
             if paused {
                 // The rest of the batch waits for its claim to run out.
@@ -150,3 +156,17 @@ impl Outbox {
         }
     }
 }
+
+/// Test builds only (the `failpoints` feature): with
+/// `ITF_FAILPOINT_EXIT_AFTER_SEND` set the process ends right after a
+/// message was delivered and before that is recorded, as a crash would.
+#[cfg(feature = "failpoints")]
+fn crash_after_sending(sent: &Sent) {
+    if *sent == Sent::Delivered && std::env::var_os("ITF_FAILPOINT_EXIT_AFTER_SEND").is_some() {
+        tracing::warn!("failpoint: ending the process after a send, before recording it");
+        std::process::exit(70);
+    }
+}
+
+#[cfg(not(feature = "failpoints"))]
+fn crash_after_sending(_sent: &Sent) {}

@@ -228,3 +228,71 @@ async fn callbacks_are_recorded_as_they_come(app: &TestApp, db: &TestDb, referen
         assert_eq!(recorded.as_deref(), Some(status));
     }
 }
+
+/// Acceptance 4: the process ends right after VA Notify accepted a message
+/// and before that is recorded (a failpoint of test builds: the test
+/// command turns on the `failpoints` feature). Started again, it sends the
+/// message again with the same reference, and there is one message row.
+#[cfg(feature = "failpoints")]
+#[tokio::test]
+async fn a_crash_between_sending_and_recording_sends_again_with_the_same_reference() {
+    use crate::support::process::{request_itf, AppProcess};
+
+    let received = Arc::new(Mutex::new(Received::default()));
+    let base = local_va_notify(received.clone()).await;
+    let provider = Rig::up().await;
+    let db = TestDb::postgres().await;
+    let settings = [
+        ("LIGHTHOUSE_BASE_URL", provider.base.as_str()),
+        ("LIGHTHOUSE_TIMEOUT_MS", "1000"),
+        ("ITF_LEASE_SECONDS", "4"),
+        ("ITF_HEARTBEAT_SECONDS", "1"),
+        (
+            "VA_NOTIFY_API_KEY",
+            "itf-async-26785a09-ab16-4eb0-8407-a37497a57506-3d2e6c4a-5b44-4c5e-9b0f-1c2d3e4f5a6b",
+        ),
+        ("VA_NOTIFY_BASE_URL", base.as_str()),
+        ("VA_NOTIFY_TEMPLATE_ITF_CONFIRMED", CONFIRMED_TEMPLATE),
+        (
+            "VA_NOTIFY_TEMPLATE_ITF_NEEDS_ATTENTION",
+            NEEDS_ATTENTION_TEMPLATE,
+        ),
+        ("RUST_LOG", "warn"),
+    ];
+    let mut crashing = settings.to_vec();
+    crashing.push(("ITF_FAILPOINT_EXIT_AFTER_SEND", "1"));
+    let mut first = AppProcess::start(&db.url(), &crashing, None).await;
+    request_itf(&first.base, "vet-no-itf").await;
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = first.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no crash");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(status.code(), Some(70), "ended by the failpoint");
+    assert_eq!(received.lock().unwrap().bodies.len(), 1);
+
+    let _second = AppProcess::start(&db.url(), &settings, None).await;
+    let pool = sqlx::PgPool::connect(&db.url()).await.unwrap();
+    let started = Instant::now();
+    loop {
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT reference, state FROM outbox")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        if rows.len() == 1 && rows[0].1 == "sent" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{rows:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let received = received.lock().unwrap();
+    assert!(received.problems.is_empty(), "{:?}", received.problems);
+    assert_eq!(received.bodies.len(), 2, "sent again, once");
+    assert_eq!(
+        received.bodies[0]["reference"],
+        received.bodies[1]["reference"]
+    );
+}
