@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use prometheus::{Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 
-use crate::store::{CircuitState, JobCounts};
+use crate::store::{CircuitState, JobCounts, MessageKind};
+
+/// How a delivery of a message can end, as `itf_messages_total` names it.
+pub const MESSAGE_OUTCOMES: [&str; 4] = ["delivered", "retry", "refused", "credentials_refused"];
 
 const LATENCY_BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
@@ -26,6 +29,7 @@ struct Domain {
     circuit_changes: IntCounterVec,
     budget_refusals: IntCounterVec,
     budget_corrections: IntCounterVec,
+    messages: IntCounterVec,
 }
 
 static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
@@ -100,6 +104,14 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
         &["cause"],
     )
     .expect("valid metric");
+    let messages = IntCounterVec::new(
+        Opts::new(
+            "itf_messages_total",
+            "Deliveries of messages to veterans, by kind and outcome",
+        ),
+        &["kind", "outcome"],
+    )
+    .expect("valid metric");
     for collector in [
         Box::new(intakes.clone()) as Box<dyn prometheus::core::Collector>,
         Box::new(intake_seconds.clone()),
@@ -111,6 +123,7 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
         Box::new(circuit_changes.clone()),
         Box::new(budget_refusals.clone()),
         Box::new(budget_corrections.clone()),
+        Box::new(messages.clone()),
     ] {
         registry.register(collector).expect("registered once");
     }
@@ -129,6 +142,11 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
     for cause in [Correction::TooManyRequests, Correction::Remaining] {
         budget_corrections.with_label_values(&[cause.as_str()]);
     }
+    for kind in MessageKind::ALL {
+        for outcome in MESSAGE_OUTCOMES {
+            messages.with_label_values(&[kind.as_str(), outcome]);
+        }
+    }
     Domain {
         registry,
         intakes,
@@ -141,6 +159,7 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
         circuit_changes,
         budget_refusals,
         budget_corrections,
+        messages,
     }
 });
 
@@ -231,6 +250,13 @@ pub fn budget_corrected(cause: Correction) {
     DOMAIN
         .budget_corrections
         .with_label_values(&[cause.as_str()])
+        .inc();
+}
+
+pub fn message(kind: MessageKind, outcome: &'static str) {
+    DOMAIN
+        .messages
+        .with_label_values(&[kind.as_str(), outcome])
         .inc();
 }
 

@@ -18,6 +18,7 @@ pub use mailbox::Mailbox;
 pub use va_notify::VaNotify;
 
 use crate::messages::{self, Rendered};
+use crate::metrics::{self, MESSAGE_OUTCOMES};
 use crate::store::{Delivery, OutboxMessage, Store};
 use crate::worker::{later, retry_delay};
 
@@ -36,6 +37,19 @@ pub trait Channel: Send + Sync {
     /// Delivers one message; the reference is the same on every delivery
     /// of it.
     async fn send(&self, message: &OutboxMessage, rendered: &Rendered) -> Sent;
+}
+
+impl Sent {
+    /// Its name in `itf_messages_total`.
+    fn outcome(&self) -> &'static str {
+        let [delivered, retry, refused, credentials_refused] = MESSAGE_OUTCOMES;
+        match self {
+            Self::Delivered => delivered,
+            Self::Retry { .. } => retry,
+            Self::Refused { .. } => refused,
+            Self::CredentialsRefused { .. } => credentials_refused,
+        }
+    }
 }
 
 /// What a channel made of one delivery.
@@ -123,6 +137,7 @@ impl Outbox {
 
     async fn record(&self, message: &OutboxMessage, sent: Sent) {
         let reference = &message.reference;
+        metrics::message(message.kind, sent.outcome());
         let delivery = match sent {
             Sent::Delivered => Delivery::Sent,
             Sent::Retry { after, error } => Delivery::Retry {

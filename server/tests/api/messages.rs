@@ -74,6 +74,14 @@ async fn each_request_shown_pending_gets_one_message_and_a_found_itf_none() {
     assert_eq!(of(&messages, &refused, "itf_needs_attention"), 1);
     let text = messages[0]["body"].as_str().unwrap();
     assert!(text.starts_with("Hello "), "{text}");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let delivered = metrics
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("itf_messages_total{kind=\"itf_confirmed\",outcome=\"delivered\"} ")
+        })
+        .and_then(|count| count.parse::<u64>().ok());
+    assert!(delivered >= Some(1), "{metrics}");
     let page = app.get("/dev/mailbox").await.text().await.unwrap();
     assert!(page.contains("is confirmed"), "{page}");
 }
