@@ -209,7 +209,14 @@ fn delivery_of_messages(
         .then(|| message_channel(config, development, store))
         .transpose()?
         .flatten()
-        .map(|channel| Outbox::new(store.clone(), channel, config.worker.lease));
+        .map(|channel| {
+            Outbox::new(
+                store.clone(),
+                channel,
+                config.worker.lease,
+                config.delayed_email_after,
+            )
+        });
     let callbacks = config
         .notify
         .as_ref()

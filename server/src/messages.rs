@@ -23,6 +23,7 @@ pub struct Rendered {
 pub fn template(kind: MessageKind) -> &'static str {
     match kind {
         MessageKind::ItfConfirmed => include_str!("../messages/itf_confirmed.txt"),
+        MessageKind::ItfDelayed => include_str!("../messages/itf_delayed.txt"),
         MessageKind::ItfNeedsAttention => include_str!("../messages/itf_needs_attention.txt"),
     }
 }

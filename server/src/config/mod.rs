@@ -40,6 +40,9 @@ pub struct Config {
     /// Where messages to veterans go; none outside development means they
     /// wait in the outbox.
     pub notify: Option<NotifySettings>,
+    /// How long a request may stay pending before the veteran is told it is
+    /// saved and we keep trying.
+    pub delayed_email_after: std::time::Duration,
 }
 
 /// Every problem with the settings, each naming the setting.
@@ -105,6 +108,7 @@ impl Config {
         let provider = provider::read(&mut reader, production);
         let worker = worker::read(&mut reader);
         let notify = notify::read(&mut reader);
+        let delayed_email_after = notify::delayed_email_after(&mut reader);
         if let Some(provider) = &provider {
             worker::check_lease(&mut reader, &worker, provider.timeouts.total);
         }
@@ -119,6 +123,7 @@ impl Config {
                 provider,
                 worker,
                 notify,
+                delayed_email_after,
             }),
             _ => Err(ConfigError { problems }),
         }
@@ -152,6 +157,7 @@ mod tests {
         for setting in [
             "VA_NOTIFY_BASE_URL",
             "VA_NOTIFY_TEMPLATE_ITF_CONFIRMED",
+            "VA_NOTIFY_TEMPLATE_ITF_DELAYED",
             "VA_NOTIFY_TEMPLATE_ITF_NEEDS_ATTENTION",
         ] {
             assert!(problems.iter().any(|p| p.contains(setting)), "{problems:?}");
@@ -168,6 +174,7 @@ mod tests {
             ("VA_NOTIFY_API_KEY", key),
             ("VA_NOTIFY_BASE_URL", "https://notify.example/"),
             ("VA_NOTIFY_TEMPLATE_ITF_CONFIRMED", "t-1"),
+            ("VA_NOTIFY_TEMPLATE_ITF_DELAYED", "t-3"),
             ("VA_NOTIFY_TEMPLATE_ITF_NEEDS_ATTENTION", "t-2"),
         ])
         .unwrap()

@@ -15,6 +15,7 @@ pub struct NotifySettings {
     /// The secret of the API key, which signs the JWT.
     pub secret: String,
     pub template_itf_confirmed: String,
+    pub template_itf_delayed: String,
     pub template_itf_needs_attention: String,
     /// The bearer token VA Notify's delivery-status callbacks must carry.
     pub callback_token: Option<String>,
@@ -63,6 +64,10 @@ pub fn read(reader: &mut Reader<'_>) -> Option<NotifySettings> {
         "VA_NOTIFY_TEMPLATE_ITF_CONFIRMED",
         "the VA Notify template id of server/messages/itf_confirmed.txt",
     );
+    let delayed = reader.required(
+        "VA_NOTIFY_TEMPLATE_ITF_DELAYED",
+        "the VA Notify template id of server/messages/itf_delayed.txt",
+    );
     let needs_attention = reader.required(
         "VA_NOTIFY_TEMPLATE_ITF_NEEDS_ATTENTION",
         "the VA Notify template id of server/messages/itf_needs_attention.txt",
@@ -72,9 +77,21 @@ pub fn read(reader: &mut Reader<'_>) -> Option<NotifySettings> {
         service_id,
         secret,
         template_itf_confirmed: confirmed?,
+        template_itf_delayed: delayed?,
         template_itf_needs_attention: needs_attention?,
         callback_token: reader.text("VA_NOTIFY_CALLBACK_TOKEN"),
     })
+}
+
+/// How long a request may stay pending before the veteran is sent
+/// `itf_delayed`, once.
+pub fn delayed_email_after(reader: &mut Reader<'_>) -> std::time::Duration {
+    reader.duration(
+        "ITF_DELAYED_EMAIL_AFTER_HOURS",
+        std::time::Duration::from_secs(24 * 3600),
+        super::reader::HOURS,
+        1..=24 * 30,
+    )
 }
 
 #[cfg(test)]

@@ -99,3 +99,4 @@ impl<'a> Reader<'a> {
 pub const MILLISECONDS: (&str, u64) = ("milliseconds", 1);
 pub const SECONDS: (&str, u64) = ("seconds", 1000);
 pub const MINUTES: (&str, u64) = ("minutes", 60_000);
+pub const HOURS: (&str, u64) = ("hours", 3_600_000);

@@ -6,7 +6,7 @@
 //! backoff; one refused for good is kept as `failed`, never dropped.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use tokio::sync::watch;
@@ -28,6 +28,8 @@ const BATCH: u32 = 16;
 const POLL: Duration = Duration::from_secs(1);
 /// The longest wait between two deliveries of one message.
 const RETRY_MAX_DELAY: Duration = Duration::from_secs(300);
+/// How often to look for requests pending long enough to owe `itf_delayed`.
+const DELAYED_SWEEP: Duration = Duration::from_secs(60);
 /// How long sending pauses after the channel refused our credentials.
 const CREDENTIALS_PAUSE: Duration = Duration::from_secs(60);
 
@@ -78,20 +80,45 @@ pub struct Outbox {
     /// How long a claimed message is left to its deliverer before another
     /// delivers it again.
     lease: Duration,
+    /// How long a request may stay pending before `itf_delayed` is owed.
+    delayed_after: Duration,
 }
 
 impl Outbox {
-    pub fn new(store: Arc<dyn Store>, channel: Arc<dyn Channel>, lease: Duration) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        channel: Arc<dyn Channel>,
+        lease: Duration,
+        delayed_after: Duration,
+    ) -> Self {
         Self {
             store,
             channel,
             lease,
+            delayed_after,
+        }
+    }
+
+    /// Owes `itf_delayed` for requests pending longer than the threshold.
+    async fn owe_delayed(&self) {
+        let now = Utc::now();
+        let received_before =
+            now - chrono::Duration::from_std(self.delayed_after).unwrap_or_default();
+        match self.store.owe_delayed_messages(received_before, now).await {
+            Ok(0) => {}
+            Ok(owed) => tracing::info!(owed, "requests pending for long are owed a message"),
+            Err(error) => tracing::warn!(%error, "could not look for long-pending requests"),
         }
     }
 
     /// Delivers due messages until `stop` turns true.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut swept: Option<Instant> = None;
         while !*stop.borrow() {
+            if swept.is_none_or(|at| at.elapsed() >= DELAYED_SWEEP) {
+                self.owe_delayed().await;
+                swept = Some(Instant::now());
+            }
             let (delivered, paused) = self.round().await;
             let wait = if paused {
                 CREDENTIALS_PAUSE

@@ -44,6 +44,7 @@ impl VaNotify {
     fn template(&self, kind: MessageKind) -> &str {
         match kind {
             MessageKind::ItfConfirmed => &self.settings.template_itf_confirmed,
+            MessageKind::ItfDelayed => &self.settings.template_itf_delayed,
             MessageKind::ItfNeedsAttention => &self.settings.template_itf_needs_attention,
         }
     }

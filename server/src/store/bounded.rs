@@ -239,6 +239,15 @@ impl Store for Bounded {
             .await
     }
 
+    async fn owe_delayed_messages(
+        &self,
+        received_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.within(self.up()?.owe_delayed_messages(received_before, now))
+            .await
+    }
+
     async fn record_delivery_status(
         &self,
         reference: &str,

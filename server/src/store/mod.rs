@@ -259,6 +259,15 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
+    /// Owes `itf_delayed`, once, for every request shown as pending that is
+    /// still pending and was received before `received_before`; returns how
+    /// many were newly owed.
+    async fn owe_delayed_messages(
+        &self,
+        received_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+
     /// Records what the channel later said about a delivered message;
     /// false when no message has that reference.
     async fn record_delivery_status(

@@ -156,6 +156,9 @@ named! {
     pub enum MessageKind {
         /// A request the veteran was shown as pending became active.
         ItfConfirmed => "itf_confirmed",
+        /// A request has been pending for longer than the threshold: it is
+        /// saved with its date, and we keep trying.
+        ItfDelayed => "itf_delayed",
         /// The provider refused the request for good.
         ItfNeedsAttention => "itf_needs_attention",
     }

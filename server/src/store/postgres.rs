@@ -16,8 +16,8 @@ use super::model::{
 };
 use super::{
     Attempt, BudgetAnswer, BudgetClaim, CircuitState, ClaimedJob, ConfirmedItf, Delivery, Intake,
-    ItfRequest, JobCounts, JobOutcome, MailboxEntry, NewRequest, OutboxMessage, ProviderRecord,
-    RequestState, Session, Store, StoreError, ACQUIRE_TIMEOUT,
+    ItfRequest, JobCounts, JobOutcome, MailboxEntry, MessageKind, NewRequest, OutboxMessage,
+    ProviderRecord, RequestState, Session, Store, StoreError, ACQUIRE_TIMEOUT,
 };
 use crate::session_token::SessionTokenHash;
 
@@ -439,7 +439,7 @@ impl Store for PostgresStore {
             // Owed only to a veteran who was shown the request as pending.
             sqlx::query(
                 "INSERT INTO outbox (reference, kind, request_id, state, attempts, run_at, created_at)
-                 SELECT $1, $2, id, 'pending', 0, $3, $3 FROM itf_requests
+                 SELECT $1, $2, id, 'pending', 0, now(), $3 FROM itf_requests
                  WHERE id = $4 AND shown_pending
                  ON CONFLICT (reference) DO NOTHING",
             )
@@ -680,6 +680,27 @@ impl Store for PostgresStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn owe_delayed_messages(
+        &self,
+        received_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let kind = MessageKind::ItfDelayed;
+        let owed = sqlx::query(
+            "INSERT INTO outbox (reference, kind, request_id, state, attempts, run_at, created_at)
+             SELECT id || $1, $2, id, 'pending', 0, now(), $3 FROM itf_requests
+             WHERE state = 'pending' AND shown_pending AND received_at < $4
+             ON CONFLICT (reference) DO NOTHING",
+        )
+        .bind(kind.reference(""))
+        .bind(kind.as_str())
+        .bind(now)
+        .bind(received_before)
+        .execute(&self.pool)
+        .await?;
+        Ok(owed.rows_affected())
     }
 
     async fn record_delivery_status(

@@ -23,8 +23,8 @@ use super::model::{
 };
 use super::{
     Attempt, BudgetAnswer, BudgetClaim, CircuitState, ClaimedJob, ConfirmedItf, Delivery, Intake,
-    ItfRequest, JobCounts, JobOutcome, MailboxEntry, NewRequest, OutboxMessage, ProviderRecord,
-    RequestState, Session, Store, StoreError, ACQUIRE_TIMEOUT,
+    ItfRequest, JobCounts, JobOutcome, MailboxEntry, MessageKind, NewRequest, OutboxMessage,
+    ProviderRecord, RequestState, Session, Store, StoreError, ACQUIRE_TIMEOUT,
 };
 use crate::session_token::SessionTokenHash;
 
@@ -106,6 +106,10 @@ const NOW_MS: &str = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
 
 /// The database's clock, in the stored format (`Time`): leases follow it.
 const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%f000Z', 'now')";
+/// The end of the database clock's current millisecond, for "is it due":
+/// SQLite's clock counts milliseconds, and a time written from Rust within
+/// the current one (with its microseconds) is due now, not a poll later.
+const DUE: &str = "strftime('%Y-%m-%dT%H:%M:%f999Z', 'now')";
 /// The database's clock plus the modifier bound at `placeholder`
 /// (`seconds_from_now`). A placeholder no argument is bound to reads as
 /// NULL, and a NULL lease never runs out: each statement names its own.
@@ -380,7 +384,7 @@ impl Store for SqliteStore {
                  lease_expires_at = {later}, updated_at = {NOW}
              WHERE id IN (
                  SELECT id FROM jobs
-                 WHERE (state = 'queued' AND run_at <= {NOW})
+                 WHERE (state = 'queued' AND run_at <= {DUE})
                     OR (state = 'running' AND lease_expires_at < {NOW})
                  ORDER BY received_at
                  LIMIT ?3)",
@@ -476,12 +480,12 @@ impl Store for SqliteStore {
         record_confirmed(&mut tx, &request_id, request.itf, now).await?;
         if let Some(kind) = update.message {
             // Owed only to a veteran who was shown the request as pending.
-            sqlx::query(
+            sqlx::query(&format!(
                 "INSERT INTO outbox (reference, kind, request_id, state, attempts, run_at, created_at)
-                 SELECT ?1, ?2, id, 'pending', 0, ?3, ?3 FROM itf_requests
+                 SELECT ?1, ?2, id, 'pending', 0, {NOW}, ?3 FROM itf_requests
                  WHERE id = ?4 AND shown_pending
-                 ON CONFLICT (reference) DO NOTHING",
-            )
+                 ON CONFLICT (reference) DO NOTHING"
+            ))
             .bind(kind.reference(&request_id))
             .bind(kind.as_str())
             .bind(Time(now))
@@ -678,7 +682,7 @@ impl Store for SqliteStore {
             "UPDATE outbox SET run_at = strftime('%Y-%m-%dT%H:%M:%f000Z', 'now', ?1), attempts = attempts + 1, claim_token = ?2
              WHERE reference IN (
                  SELECT reference FROM outbox
-                 WHERE state = 'pending' AND run_at <= {NOW}
+                 WHERE state = 'pending' AND run_at <= {DUE}
                  ORDER BY run_at
                  LIMIT ?3)"
         ))
@@ -719,6 +723,27 @@ impl Store for SqliteStore {
         .execute(&self.writer)
         .await?;
         Ok(())
+    }
+
+    async fn owe_delayed_messages(
+        &self,
+        received_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let kind = MessageKind::ItfDelayed;
+        let owed = sqlx::query(&format!(
+            "INSERT INTO outbox (reference, kind, request_id, state, attempts, run_at, created_at)
+             SELECT id || ?1, ?2, id, 'pending', 0, {NOW}, ?3 FROM itf_requests
+             WHERE state = 'pending' AND shown_pending AND received_at < ?4
+             ON CONFLICT (reference) DO NOTHING"
+        ))
+        .bind(kind.reference(""))
+        .bind(kind.as_str())
+        .bind(Time(now))
+        .bind(Time(received_before))
+        .execute(&self.writer)
+        .await?;
+        Ok(owed.rows_affected())
     }
 
     async fn record_delivery_status(

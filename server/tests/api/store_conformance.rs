@@ -565,6 +565,36 @@ async fn a_refusal_owes_a_message_and_a_request_never_shown_pending_none(store: 
     );
 }
 
+async fn a_long_pending_request_owes_one_delay_message(store: Arc<dyn Store>) {
+    let old = veteran("load-22");
+    let young = veteran("load-23");
+    let unseen = veteran("load-24");
+    let (request, _) = open(
+        store
+            .intake(&new_request(&old, now() - Duration::hours(25)))
+            .await
+            .unwrap(),
+    );
+    store.intake(&new_request(&young, now())).await.unwrap();
+    let mut never_shown = new_request(&unseen, now() - Duration::hours(25));
+    never_shown.shown_pending = false;
+    store.intake(&never_shown).await.unwrap();
+    let threshold = now() - Duration::hours(24);
+    assert_eq!(
+        store.owe_delayed_messages(threshold, now()).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        store.owe_delayed_messages(threshold, now()).await.unwrap(),
+        0,
+        "owed once"
+    );
+    let claimed = store.claim_messages(LEASE, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].kind, MessageKind::ItfDelayed);
+    assert_eq!(claimed[0].reference, format!("{}:itf_delayed", request.id));
+}
+
 async fn a_retried_job_waits_for_its_time(store: Arc<dyn Store>) {
     let vet = veteran("load-13");
     store.intake(&new_request(&vet, now())).await.unwrap();
@@ -733,6 +763,7 @@ conformance!(
     the_provider_budget_paces_the_worker_and_keeps_a_reserve_for_people,
     a_confirmation_owes_one_message_delivered_at_least_once,
     a_refusal_owes_a_message_and_a_request_never_shown_pending_none,
+    a_long_pending_request_owes_one_delay_message,
     a_retried_job_waits_for_its_time,
     a_released_job_does_not_count_as_an_attempt,
     a_refused_request_needs_attention_and_stays_open,

@@ -19,6 +19,7 @@ const SERVICE_ID: &str = "26785a09-ab16-4eb0-8407-a37497a57506";
 const SECRET: &str = "3d2e6c4a-5b44-4c5e-9b0f-1c2d3e4f5a6b";
 const CONFIRMED_TEMPLATE: &str = "5c5f1e0a-0000-4000-8000-000000000001";
 const NEEDS_ATTENTION_TEMPLATE: &str = "5c5f1e0a-0000-4000-8000-000000000002";
+const DELAYED_TEMPLATE: &str = "5c5f1e0a-0000-4000-8000-000000000003";
 
 /// What the local VA Notify received, and whether its checks held.
 #[derive(Default)]
@@ -71,6 +72,7 @@ fn check(headers: &HeaderMap, body: &Value) -> Vec<String> {
     match (body["template_id"].as_str(), body["reference"].as_str()) {
         (Some(CONFIRMED_TEMPLATE), Some(r)) if r.ends_with(":itf_confirmed") => {}
         (Some(NEEDS_ATTENTION_TEMPLATE), Some(r)) if r.ends_with(":itf_needs_attention") => {}
+        (Some(DELAYED_TEMPLATE), Some(r)) if r.ends_with(":itf_delayed") => {}
         other => problems.push(format!("template and reference {other:?}")),
     }
     if request_id.is_none() {
@@ -127,6 +129,7 @@ fn settings(base: &str) -> NotifySettings {
         service_id: SERVICE_ID.to_owned(),
         secret: SECRET.to_owned(),
         template_itf_confirmed: CONFIRMED_TEMPLATE.to_owned(),
+        template_itf_delayed: DELAYED_TEMPLATE.to_owned(),
         template_itf_needs_attention: NEEDS_ATTENTION_TEMPLATE.to_owned(),
         callback_token: Some("callback-secret".to_owned()),
     }
@@ -253,6 +256,7 @@ async fn a_crash_between_sending_and_recording_sends_again_with_the_same_referen
         ),
         ("VA_NOTIFY_BASE_URL", base.as_str()),
         ("VA_NOTIFY_TEMPLATE_ITF_CONFIRMED", CONFIRMED_TEMPLATE),
+        ("VA_NOTIFY_TEMPLATE_ITF_DELAYED", DELAYED_TEMPLATE),
         (
             "VA_NOTIFY_TEMPLATE_ITF_NEEDS_ATTENTION",
             NEEDS_ATTENTION_TEMPLATE,
