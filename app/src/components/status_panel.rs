@@ -91,7 +91,10 @@ fn Message(panel: ItfPanel) -> impl IntoView {
             <va-alert status="success" visible="true">
                 <h2 slot="headline">"Your Intent to File is confirmed"</h2>
                 {dates.map(|(created, expires)| view! { <Dates created expires/> })}
-                <p>"We'll also email you. You can continue your application."</p>
+                <p>
+                    {panel.emails.then_some("We'll also email you. ")}
+                    "You can continue your application."
+                </p>
             </va-alert>
         }
         .into_any(),
@@ -109,7 +112,12 @@ fn Message(panel: ItfPanel) -> impl IntoView {
                     })}
                     <p>
                         "We received your request on " <strong>{received}</strong> ". "
-                        "We'll email you when it's confirmed. You can start your application now."
+                        {if panel.emails {
+                            "We'll email you when it's confirmed. "
+                        } else {
+                            "Check back here to see when it's confirmed. "
+                        }}
+                        "You can start your application now."
                     </p>
                 </va-alert>
             }
@@ -120,7 +128,8 @@ fn Message(panel: ItfPanel) -> impl IntoView {
                 <h2 slot="headline">"This is taking longer than usual"</h2>
                 <p>
                     "Your request is saved with the date you made it (" <strong>{received}</strong> "). "
-                    "We'll keep trying and email you. You can start your application now."
+                    {if panel.emails { "We'll keep trying and email you. " } else { "We'll keep trying. " }}
+                    "You can start your application now."
                 </p>
             </va-alert>
         }
@@ -213,5 +222,35 @@ mod polling {
             }
         }
         checking.set(false);
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+
+    fn rendered(state: PanelState, emails: bool) -> String {
+        let panel = ItfPanel {
+            state,
+            emails,
+            received_date: Some("March 16, 2026".to_owned()),
+            ..ItfPanel::unavailable()
+        };
+        Owner::new().with(|| view! { <Message panel/> }.to_html())
+    }
+
+    #[test]
+    fn the_page_promises_an_email_only_where_messages_reach_the_veteran() {
+        for state in [
+            PanelState::Pending,
+            PanelState::Delayed,
+            PanelState::Confirmed,
+        ] {
+            let promised = rendered(state, true);
+            assert!(promised.contains("email you"), "{state:?}: {promised}");
+            let unpromised = rendered(state, false);
+            assert!(!unpromised.contains("email"), "{state:?}: {unpromised}");
+            assert!(unpromised.contains("You can"), "{state:?}: {unpromised}");
+        }
     }
 }

@@ -54,6 +54,9 @@ pub struct ItfPanel {
     pub received_date: Option<String>,
     /// The request the page is waiting on.
     pub request_id: Option<String>,
+    /// Messages reach the veteran (VA Notify, or the development mailbox):
+    /// only then may the page promise an email.
+    pub emails: bool,
 }
 
 impl ItfPanel {
@@ -66,6 +69,7 @@ impl ItfPanel {
             as_of: None,
             received_date: None,
             request_id: None,
+            emails: false,
         }
     }
 }

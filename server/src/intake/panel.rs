@@ -37,6 +37,8 @@ pub struct PanelService {
     intake: Arc<IntakeService>,
     store: Arc<dyn Store>,
     delayed_after: DelayThreshold,
+    /// Whether messages reach veterans, so that the panel may promise one.
+    emails: bool,
 }
 
 impl PanelService {
@@ -44,15 +46,24 @@ impl PanelService {
         intake: Arc<IntakeService>,
         store: Arc<dyn Store>,
         delayed_after: DelayThreshold,
+        emails: bool,
     ) -> Self {
         Self {
             intake,
             store,
             delayed_after,
+            emails,
         }
     }
 
     async fn compute(&self, veteran: &Veteran, watching: Option<String>) -> ItfPanel {
+        ItfPanel {
+            emails: self.emails,
+            ..self.state_of(veteran, watching).await
+        }
+    }
+
+    async fn state_of(&self, veteran: &Veteran, watching: Option<String>) -> ItfPanel {
         if let Some(confirmed) = self.confirmed(veteran, watching).await {
             return confirmed;
         }
@@ -98,6 +109,7 @@ impl PanelService {
             as_of: None,
             received_date: Some(eastern_date(request.received_at)),
             request_id: Some(request.id.clone()),
+            emails: false,
         }
     }
 }
@@ -115,6 +127,7 @@ fn with_dates(state: PanelState, itf: &ConfirmedItf) -> ItfPanel {
         as_of: None,
         received_date: None,
         request_id: None,
+        emails: false,
     }
 }
 
