@@ -636,12 +636,14 @@ impl Store for PostgresStore {
         let token = uuid::Uuid::new_v4().to_string();
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "UPDATE outbox SET run_at = now() + make_interval(secs => $1), attempts = attempts + 1, claim_token = $2
+            "UPDATE outbox SET run_at = now() + make_interval(secs => $1),
+                 attempts = attempts + 1, claim_token = $2
              WHERE reference IN (
                  SELECT reference FROM outbox
                  WHERE state = 'pending' AND run_at <= now()
                  ORDER BY run_at
-                 LIMIT $3)"
+                 LIMIT $3
+                 FOR UPDATE SKIP LOCKED)",
         )
         .bind(lease.as_secs_f64())
         .bind(&token)
