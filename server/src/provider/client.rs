@@ -69,18 +69,6 @@ impl RateLimits {
     }
 }
 
-/// No fence and no budget: a test's own call.
-pub struct Unfenced;
-
-#[async_trait::async_trait]
-impl Fence for Unfenced {
-    async fn admit(&self, _route: &'static str) -> Option<Instant> {
-        Some(Instant::now() + Duration::from_secs(3600))
-    }
-
-    async fn answered(&self, _limits: RateLimits) {}
-}
-
 /// The fence refused a request: it was not sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the request was not sent: its fence refused it")]

@@ -10,9 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset};
 use itf_app::domain::ItfType;
 
-pub use client::{
-    retry_after, Call, ClientError, Fence, Fenced, LighthouseClient, RateLimits, Unfenced,
-};
+pub use client::{retry_after, Call, ClientError, Fence, Fenced, LighthouseClient, RateLimits};
 pub use token::TokenError;
 
 use crate::store::{AttemptOutcome, ConfirmedItf};

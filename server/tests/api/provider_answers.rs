@@ -13,12 +13,12 @@ use itf_app::domain::{Icn, ItfType};
 use itf_server::budget::{Budget, ForPeople};
 use itf_server::config::BudgetSettings;
 use itf_server::development::Development;
-use itf_server::provider::{LighthouseClient, Outcome, Unfenced};
+use itf_server::provider::{LighthouseClient, Outcome};
 use itf_server::store::{BudgetAnswer, BudgetClaim, Store};
 use itf_server::worker::retry_delay;
 use serde_json::{json, Value};
 
-use crate::support::provider::icn;
+use crate::support::provider::{icn, Unfenced};
 use crate::support::{TestConfig, TestDb};
 
 /// What the odd provider answers to every ITF call.

@@ -6,11 +6,25 @@ use std::time::Duration;
 use itf_app::development::test_veteran;
 use itf_app::domain::{Icn, ItfType};
 use itf_server::development::DevelopmentKey;
-use itf_server::provider::{LighthouseClient, Outcome, Unfenced, DEFAULT_SCOPES, TOKEN_PATH};
+use itf_server::provider::{
+    Fence, LighthouseClient, Outcome, RateLimits, DEFAULT_SCOPES, TOKEN_PATH,
+};
 use itf_server::StandaloneSimulator;
 use serde_json::{json, Value};
 
 use super::{data_dir, TestConfig};
+
+/// No lease and no budget: a test's own call to the provider.
+pub struct Unfenced;
+
+#[async_trait::async_trait]
+impl Fence for Unfenced {
+    async fn admit(&self, _route: &'static str) -> Option<std::time::Instant> {
+        Some(std::time::Instant::now() + Duration::from_secs(3600))
+    }
+
+    async fn answered(&self, _limits: RateLimits) {}
+}
 
 pub struct Rig {
     pub base: String,
