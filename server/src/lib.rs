@@ -29,7 +29,10 @@ use tokio::sync::{watch, Notify};
 
 use budget::Budget;
 use circuit::Circuit;
-use config::{read_key_file, Config, ConfigError, DatabaseUrl, Profile, Provider, SIMULATOR_ROOT};
+use config::{
+    read_key_file, Config, ConfigError, DatabaseUrl, MessageChannel, Profile, Provider,
+    SIMULATOR_ROOT,
+};
 use development::{Development, DevelopmentKey, Simulator};
 use intake::IntakeService;
 use outbox::{Channel, Mailbox, Outbox, VaNotify};
@@ -48,6 +51,8 @@ pub enum StartError {
     Key(#[from] development::KeyError),
     #[error("cannot set up the provider client: {0}")]
     Client(#[from] provider::ClientError),
+    #[error("cannot set up the VA Notify client: {0}")]
+    Notify(#[source] reqwest::Error),
     #[error(
         "cannot listen on {addr}: {source}; choose another LEPTOS_SITE_ADDR or stop what uses it"
     )]
@@ -115,7 +120,7 @@ impl Application {
             .role
             .runs_worker()
             .then(|| worker_for(&config, store.clone(), client, circuit, budget, wake));
-        let (outbox, callbacks) = delivery_of_messages(&config, development.as_ref(), &store)?;
+        let (outbox, callbacks) = delivery_of_messages(&config, &store)?;
         let operations = Operations::new(store);
         prepare_schema(
             &operations,
@@ -200,13 +205,12 @@ fn client_settings(
 /// configured for them.
 fn delivery_of_messages(
     config: &Config,
-    development: Option<&Development>,
     store: &Arc<dyn Store>,
 ) -> Result<(Option<Outbox>, Option<web::CallbackState>), StartError> {
     let outbox = config
         .role
         .runs_worker()
-        .then(|| message_channel(config, development, store))
+        .then(|| message_channel(config, store))
         .transpose()?
         .flatten()
         .map(|channel| {
@@ -228,20 +232,17 @@ fn delivery_of_messages(
     Ok((outbox, callbacks))
 }
 
-/// Where messages to veterans go: VA Notify when it is configured, else the
-/// development mailbox in development; with neither they wait in the
-/// outbox.
+/// The channel the outbox delivers through, as the configuration says.
 fn message_channel(
     config: &Config,
-    development: Option<&Development>,
     store: &Arc<dyn Store>,
 ) -> Result<Option<Arc<dyn Channel>>, StartError> {
-    Ok(match (&config.notify, development) {
-        (Some(notify), _) => Some(Arc::new(
-            VaNotify::new(notify.clone()).map_err(provider::ClientError::Http)?,
+    Ok(match config.message_channel() {
+        Some(MessageChannel::VaNotify(notify)) => Some(Arc::new(
+            VaNotify::new(notify.clone()).map_err(StartError::Notify)?,
         )),
-        (None, Some(_)) => Some(Arc::new(Mailbox(store.clone()))),
-        (None, None) => None,
+        Some(MessageChannel::Mailbox) => Some(Arc::new(Mailbox(store.clone()))),
+        None => None,
     })
 }
 

@@ -45,6 +45,14 @@ pub struct Config {
     pub delayed_email_after: std::time::Duration,
 }
 
+/// A channel that delivers messages to veterans.
+#[derive(Debug, Clone, Copy)]
+pub enum MessageChannel<'a> {
+    VaNotify(&'a NotifySettings),
+    /// The development mailbox, in the database.
+    Mailbox,
+}
+
 /// Every problem with the settings, each naming the setting.
 #[derive(Debug, thiserror::Error)]
 pub struct ConfigError {
@@ -126,6 +134,18 @@ impl Config {
                 delayed_email_after,
             }),
             _ => Err(ConfigError { problems }),
+        }
+    }
+
+    /// Where messages to veterans go: VA Notify when it is configured, else
+    /// the development mailbox where the development surfaces are; with
+    /// neither they wait in the outbox, and no page promises an email.
+    pub fn message_channel(&self) -> Option<MessageChannel<'_>> {
+        match &self.notify {
+            Some(notify) => Some(MessageChannel::VaNotify(notify)),
+            None => self
+                .development_surfaces()
+                .then_some(MessageChannel::Mailbox),
         }
     }
 

@@ -41,19 +41,6 @@ pub trait Channel: Send + Sync {
     async fn send(&self, message: &OutboxMessage, rendered: &Rendered) -> Sent;
 }
 
-impl Sent {
-    /// Its name in `itf_messages_total`.
-    fn outcome(&self) -> &'static str {
-        let [delivered, retry, refused, credentials_refused] = MESSAGE_OUTCOMES;
-        match self {
-            Self::Delivered => delivered,
-            Self::Retry { .. } => retry,
-            Self::Refused { .. } => refused,
-            Self::CredentialsRefused { .. } => credentials_refused,
-        }
-    }
-}
-
 /// What a channel made of one delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sent {
@@ -72,6 +59,19 @@ pub enum Sent {
     CredentialsRefused {
         error: String,
     },
+}
+
+impl Sent {
+    /// Its name in `itf_messages_total`.
+    fn outcome(&self) -> &'static str {
+        let [delivered, retry, refused, credentials_refused] = MESSAGE_OUTCOMES;
+        match self {
+            Self::Delivered => delivered,
+            Self::Retry { .. } => retry,
+            Self::Refused { .. } => refused,
+            Self::CredentialsRefused { .. } => credentials_refused,
+        }
+    }
 }
 
 pub struct Outbox {

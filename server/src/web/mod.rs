@@ -84,9 +84,7 @@ impl WebState {
         intake: Arc<IntakeService>,
     ) -> Self {
         let delayed_after = DelayThreshold::new(config.site.delayed_after);
-        // The channels the outbox delivers through: VA Notify, or the
-        // development mailbox.
-        let emails = config.notify.is_some() || config.development_surfaces();
+        let emails = config.message_channel().is_some();
         let panels = Arc::new(PanelService::new(
             intake.clone(),
             store.clone(),
