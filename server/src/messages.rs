@@ -29,19 +29,21 @@ pub fn template(kind: MessageKind) -> &'static str {
 }
 
 /// What fills in a message about `request`: the first name, the benefit,
-/// the intent date and, once confirmed, the ITF's expiration date, dates
-/// written out in Eastern Time.
+/// the date the veteran asked and, once confirmed, the ITF's own dates as
+/// the provider recorded them (its date may be later than the request's),
+/// all written out in Eastern Time.
 pub fn personalisation(request: &ItfRequest) -> BTreeMap<&'static str, String> {
     let mut fields = BTreeMap::from([
         ("first_name", request.veteran_name.first_name().to_owned()),
         ("benefit", request.itf_type.benefit().to_owned()),
-        ("intent_date", eastern_date(request.received_at)),
+        ("request_date", eastern_date(request.received_at)),
     ]);
     if let Some(itf) = &request.itf {
-        fields.insert(
-            "expiration_date",
-            eastern_date(itf.expiration_date.with_timezone(&chrono::Utc)),
-        );
+        let date = |at: chrono::DateTime<chrono::FixedOffset>| {
+            eastern_date(at.with_timezone(&chrono::Utc))
+        };
+        fields.insert("itf_date", date(itf.creation_date));
+        fields.insert("expiration_date", date(itf.expiration_date));
     }
     fields
 }
@@ -140,6 +142,18 @@ mod tests {
     }
 
     #[test]
+    fn a_confirmation_gives_the_date_the_provider_recorded_not_the_request_date() {
+        let later = ConfirmedItf {
+            creation_date: "2026-03-17T09:00:00-05:00".parse().unwrap(),
+            ..confirmed()
+        };
+        let message = render(MessageKind::ItfConfirmed, &request(Some(later))).unwrap();
+        assert!(message
+            .body
+            .contains("Your intent to file date is March 17, 2026."));
+    }
+
+    #[test]
     fn no_message_holds_the_icn_or_the_full_name() {
         for kind in MessageKind::ALL {
             let message = render(*kind, &request(Some(confirmed()))).unwrap();
@@ -154,6 +168,6 @@ mod tests {
     #[test]
     fn a_confirmation_without_its_itf_is_refused_not_sent_half_filled() {
         let missing = render(MessageKind::ItfConfirmed, &request(None)).unwrap_err();
-        assert_eq!(missing.field, "expiration_date");
+        assert_eq!(missing.field, "itf_date");
     }
 }

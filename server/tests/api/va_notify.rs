@@ -81,7 +81,7 @@ fn check(headers: &HeaderMap, body: &Value) -> Vec<String> {
     if body["recipient_identifier"]["id_type"] != "ICN" {
         problems.push("recipient not by ICN".to_owned());
     }
-    for field in ["first_name", "benefit", "intent_date"] {
+    for field in ["first_name", "benefit", "request_date"] {
         if !body["personalisation"][field].is_string() {
             problems.push(format!("personalisation without {field}"));
         }
