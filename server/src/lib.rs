@@ -1,6 +1,7 @@
 //! The itf-async service: configuration, store, web, worker and provider
 //! client, assembled here. `main.rs` is only the command line around it.
 
+pub mod alerts;
 pub mod budget;
 pub mod circuit;
 pub mod config;
@@ -53,6 +54,8 @@ pub enum StartError {
     Client(#[from] provider::ClientError),
     #[error("cannot set up the VA Notify client: {0}")]
     Notify(#[source] reqwest::Error),
+    #[error("cannot set up the Slack or PagerDuty client: {0}")]
+    Alerts(#[source] reqwest::Error),
     #[error(
         "cannot listen on {addr}: {source}; choose another LEPTOS_SITE_ADDR or stop what uses it"
     )]
@@ -200,27 +203,26 @@ fn client_settings(
     }
 }
 
-/// The outbox's delivery loop, where this instance runs the worker and
-/// messages have a channel; and VA Notify's callbacks, where a token is
-/// configured for them.
+/// The outbox's delivery loop, where this instance runs the worker; and VA
+/// Notify's callbacks, where a token is configured for them.
 fn delivery_of_messages(
     config: &Config,
     store: &Arc<dyn Store>,
 ) -> Result<(Option<Outbox>, Option<web::CallbackState>), StartError> {
-    let outbox = config
-        .role
-        .runs_worker()
-        .then(|| message_channel(config, store))
-        .transpose()?
-        .flatten()
-        .map(|channel| {
-            Outbox::new(
-                store.clone(),
-                channel,
-                config.worker.lease,
-                config.delayed_email_after,
-            )
-        });
+    let outbox = if config.role.runs_worker() {
+        let alerts = alerts::Channels::configured(&config.alert_channels(), &config.alerts, store)
+            .map_err(StartError::Alerts)?;
+        Some(Outbox::new(
+            store.clone(),
+            message_channel(config, store)?,
+            alerts,
+            &config.alerts,
+            config.worker.lease,
+            config.delayed_email_after,
+        ))
+    } else {
+        None
+    };
     let callbacks = config
         .notify
         .as_ref()

@@ -8,10 +8,15 @@ use std::time::Duration;
 
 use prometheus::{Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 
-use crate::store::{CircuitState, JobCounts, MessageKind};
+use crate::store::{
+    AlertAction, AlertChannel, AlertCondition, CircuitState, JobCounts, MessageKind,
+};
 
 /// How a delivery of a message can end, as `itf_messages_total` names it.
 pub const MESSAGE_OUTCOMES: [&str; 4] = ["delivered", "retry", "refused", "credentials_refused"];
+/// How a delivery of an alert can end, as `itf_alert_deliveries_total`
+/// names it.
+pub const ALERT_OUTCOMES: [&str; 3] = ["delivered", "retry", "refused"];
 
 const LATENCY_BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
@@ -30,6 +35,8 @@ struct Domain {
     budget_refusals: IntCounterVec,
     budget_corrections: IntCounterVec,
     messages: IntCounterVec,
+    alerts: IntCounterVec,
+    alert_deliveries: IntCounterVec,
 }
 
 static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
@@ -112,6 +119,22 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
         &["kind", "outcome"],
     )
     .expect("valid metric");
+    let alerts = IntCounterVec::new(
+        Opts::new(
+            "itf_alerts_total",
+            "Developer alerts raised or cleared, by condition and action",
+        ),
+        &["condition", "action"],
+    )
+    .expect("valid metric");
+    let alert_deliveries = IntCounterVec::new(
+        Opts::new(
+            "itf_alert_deliveries_total",
+            "Deliveries of developer alerts, by channel and outcome; refused ones are not retried",
+        ),
+        &["channel", "outcome"],
+    )
+    .expect("valid metric");
     for collector in [
         Box::new(intakes.clone()) as Box<dyn prometheus::core::Collector>,
         Box::new(intake_seconds.clone()),
@@ -124,6 +147,8 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
         Box::new(budget_refusals.clone()),
         Box::new(budget_corrections.clone()),
         Box::new(messages.clone()),
+        Box::new(alerts.clone()),
+        Box::new(alert_deliveries.clone()),
     ] {
         registry.register(collector).expect("registered once");
     }
@@ -147,6 +172,16 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
             messages.with_label_values(&[kind.as_str(), outcome]);
         }
     }
+    for condition in AlertCondition::ALL {
+        for action in AlertAction::ALL {
+            alerts.with_label_values(&[condition.as_str(), action.as_str()]);
+        }
+    }
+    for channel in AlertChannel::ALL {
+        for outcome in ALERT_OUTCOMES {
+            alert_deliveries.with_label_values(&[channel.as_str(), outcome]);
+        }
+    }
     Domain {
         registry,
         intakes,
@@ -160,6 +195,8 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
         budget_refusals,
         budget_corrections,
         messages,
+        alerts,
+        alert_deliveries,
     }
 });
 
@@ -257,6 +294,20 @@ pub fn message(kind: MessageKind, outcome: &'static str) {
     DOMAIN
         .messages
         .with_label_values(&[kind.as_str(), outcome])
+        .inc();
+}
+
+pub fn alert(condition: AlertCondition, action: AlertAction) {
+    DOMAIN
+        .alerts
+        .with_label_values(&[condition.as_str(), action.as_str()])
+        .inc();
+}
+
+pub fn alert_delivery(channel: AlertChannel, outcome: &'static str) {
+    DOMAIN
+        .alert_deliveries
+        .with_label_values(&[channel.as_str(), outcome])
         .inc();
 }
 

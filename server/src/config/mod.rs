@@ -3,6 +3,7 @@
 //! application is assembled, and checked at start-up with the other
 //! settings (`Config::from_env`).
 
+mod alerts;
 mod database;
 mod notify;
 mod provider;
@@ -14,6 +15,7 @@ use std::env;
 use std::fmt;
 use std::path::PathBuf;
 
+pub use alerts::{AlertSettings, PagerDutySettings};
 pub use database::{DatabaseUrl, DEFAULT_DATABASE_URL};
 pub use notify::NotifySettings;
 pub use provider::{
@@ -43,6 +45,8 @@ pub struct Config {
     /// How long a request may stay pending before the veteran is told it is
     /// saved and we keep trying.
     pub delayed_email_after: std::time::Duration,
+    /// Where developer alerts go, and when conditions raise them.
+    pub alerts: AlertSettings,
 }
 
 /// A channel that delivers messages to veterans.
@@ -117,6 +121,7 @@ impl Config {
         let worker = worker::read(&mut reader);
         let notify = notify::read(&mut reader);
         let delayed_email_after = notify::delayed_email_after(&mut reader);
+        let alerts = alerts::read(&mut reader);
         if let Some(provider) = &provider {
             worker::check_lease(&mut reader, &worker, provider.timeouts.total);
         }
@@ -132,6 +137,7 @@ impl Config {
                 worker,
                 notify,
                 delayed_email_after,
+                alerts,
             }),
             _ => Err(ConfigError { problems }),
         }
@@ -147,6 +153,21 @@ impl Config {
                 .development_surfaces()
                 .then_some(MessageChannel::Mailbox),
         }
+    }
+
+    /// Where developer alerts go: Slack and PagerDuty as configured, and
+    /// the development list with the other development surfaces.
+    pub fn alert_channels(&self) -> Vec<crate::store::AlertChannel> {
+        use crate::store::AlertChannel;
+        let configured = [
+            (self.alerts.slack_webhook_url.is_some(), AlertChannel::Slack),
+            (self.alerts.pagerduty.is_some(), AlertChannel::PagerDuty),
+            (self.development_surfaces(), AlertChannel::Development),
+        ];
+        configured
+            .into_iter()
+            .filter_map(|(on, channel)| on.then_some(channel))
+            .collect()
     }
 
     /// Mock sign-in, the simulator and the other development surfaces are
@@ -219,6 +240,43 @@ mod tests {
         assert_eq!(config.site.addr, "127.0.0.1:3000".parse().unwrap());
         assert!(config.development_surfaces());
         assert!(!config.site.secure_cookies());
+    }
+
+    #[test]
+    fn alerts_go_where_configured_with_their_secrets_redacted() {
+        use crate::store::AlertChannel;
+        let defaults = config(&[]).unwrap();
+        assert_eq!(defaults.alert_channels(), vec![AlertChannel::Development]);
+        assert_eq!(defaults.alerts.pending_after.as_secs(), 3600);
+        let webhook = "https://hooks.slack.com/services/T0/B0/sekrit";
+        let configured = config(&[
+            ("SLACK_WEBHOOK_URL", webhook),
+            ("PAGERDUTY_ROUTING_KEY", "routing-sekrit"),
+            ("ITF_ALERT_PENDING_AFTER_MINUTES", "5"),
+        ])
+        .unwrap();
+        assert_eq!(
+            configured.alert_channels(),
+            vec![
+                AlertChannel::Slack,
+                AlertChannel::PagerDuty,
+                AlertChannel::Development
+            ]
+        );
+        assert_eq!(configured.alerts.pending_after.as_secs(), 300);
+        let pagerduty = configured.alerts.pagerduty.as_ref().unwrap();
+        assert_eq!(pagerduty.events_url, alerts::PAGERDUTY_EVENTS_URL);
+        let shown = format!("{:?}", configured.alerts);
+        assert!(!shown.contains("sekrit"), "{shown}");
+        let problems = config(&[
+            ("SLACK_WEBHOOK_URL", "hooks.slack.com/services/T0"),
+            ("ITF_ALERT_CHECK_SECONDS", "0"),
+        ])
+        .unwrap_err()
+        .problems;
+        for setting in ["SLACK_WEBHOOK_URL", "ITF_ALERT_CHECK_SECONDS"] {
+            assert!(problems.iter().any(|p| p.contains(setting)), "{problems:?}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! `router`, only where rule 7 allows: in development, with the simulator
 //! as the provider. Production types know nothing of them.
 
+mod alerts;
 mod mailbox;
 mod review;
 mod sign_in;
@@ -125,6 +126,7 @@ impl Development {
                 Router::new()
                     .route("/dev/mailbox", get(mailbox::page))
                     .route("/dev/mailbox.json", get(mailbox::as_json))
+                    .route("/dev/alerts.json", get(alerts::as_json))
                     .with_state(web.store.clone()),
             );
         }

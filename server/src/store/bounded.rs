@@ -12,9 +12,9 @@ use chrono::{DateTime, Utc};
 use itf_app::domain::{Icn, ItfType};
 
 use super::{
-    Attempt, BudgetAnswer, BudgetClaim, CircuitState, ClaimedJob, ConfirmedItf, Delivery, Intake,
-    ItfRequest, JobCounts, JobOutcome, MailboxEntry, NewRequest, OutboxMessage, ProviderRecord,
-    Session, Store, StoreError,
+    Alert, AlertAction, AlertChannel, Attempt, BudgetAnswer, BudgetClaim, CircuitState, ClaimedJob,
+    ConfirmedItf, Delivery, Intake, ItfRequest, JobCounts, JobOutcome, ListedAlert, MailboxEntry,
+    NewRequest, OldestPending, OutboxItem, ProviderRecord, Session, Store, StoreError,
 };
 use crate::session_token::SessionTokenHash;
 
@@ -221,21 +221,23 @@ impl Store for Bounded {
         self.within(self.up()?.hold_budget(ahead)).await
     }
 
-    async fn claim_messages(
+    async fn claim_outbox(
         &self,
         lease: Duration,
         limit: u32,
-    ) -> Result<Vec<OutboxMessage>, StoreError> {
-        self.within(self.up()?.claim_messages(lease, limit)).await
+        with_messages: bool,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        self.within(self.up()?.claim_outbox(lease, limit, with_messages))
+            .await
     }
 
-    async fn finish_message(
+    async fn finish_delivery(
         &self,
         reference: &str,
         delivery: &Delivery,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.within(self.up()?.finish_message(reference, delivery, now))
+        self.within(self.up()?.finish_delivery(reference, delivery, now))
             .await
     }
 
@@ -264,5 +266,40 @@ impl Store for Bounded {
 
     async fn mailbox(&self) -> Result<Vec<MailboxEntry>, StoreError> {
         self.within(self.up()?.mailbox()).await
+    }
+
+    async fn set_alert(
+        &self,
+        alert: &Alert,
+        holds: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AlertAction>, StoreError> {
+        self.within(self.up()?.set_alert(alert, holds, now)).await
+    }
+
+    async fn fan_out_alert(
+        &self,
+        reference: &str,
+        channels: &[AlertChannel],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.within(self.up()?.fan_out_alert(reference, channels, now))
+            .await
+    }
+
+    async fn list_alert(&self, alert: &ListedAlert) -> Result<(), StoreError> {
+        self.within(self.up()?.list_alert(alert)).await
+    }
+
+    async fn listed_alerts(&self) -> Result<Vec<ListedAlert>, StoreError> {
+        self.within(self.up()?.listed_alerts()).await
+    }
+
+    async fn oldest_pending(&self) -> Result<Option<OldestPending>, StoreError> {
+        self.within(self.up()?.oldest_pending()).await
+    }
+
+    async fn circuit_open_since(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.within(self.up()?.circuit_open_since()).await
     }
 }

@@ -2,6 +2,7 @@
 //! implementation. Both pass the same conformance suite
 //! (`tests/api/store_conformance.rs`).
 
+mod alert;
 mod bounded;
 mod model;
 mod postgres;
@@ -14,11 +15,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use itf_app::domain::{Icn, ItfType, Veteran};
 
+pub use alert::{
+    Alert, AlertAction, AlertChange, AlertChannel, AlertCondition, AlertDelivery, ListedAlert,
+    OldestPending, Paused, PERMANENT_FAILURE,
+};
 pub use bounded::{AlwaysOpen, Bounded, Gate};
 pub use model::{
     Attempt, AttemptOutcome, BudgetAnswer, BudgetClaim, CallKind, CircuitState, ClaimedJob,
     ConfirmedItf, Delivery, Intake, ItfRequest, JobCounts, JobOutcome, JobState, JobUpdate,
-    MailboxEntry, MessageKind, NewRequest, OutboxMessage, ProviderRecord, RequestState,
+    MailboxEntry, MessageKind, NewRequest, OutboxItem, OutboxMessage, ProviderRecord, RequestState,
     RequestUpdate,
 };
 pub use postgres::{forward_job_notifications, PostgresStore};
@@ -242,17 +247,20 @@ pub trait Store: Send + Sync + 'static {
     /// then let through only once that is within its tolerance.
     async fn hold_budget(&self, ahead: std::time::Duration) -> Result<(), StoreError>;
 
-    /// Up to `limit` messages of the outbox that are due, each moved on by
+    /// Up to `limit` items of the outbox that are due, each moved on by
     /// `lease` (by the database's clock) so that a delivery cut short is
-    /// made again: at least once.
-    async fn claim_messages(
+    /// made again: at least once. Messages to veterans are left alone
+    /// unless `with_messages`: alerts go out while messages wait.
+    async fn claim_outbox(
         &self,
         lease: std::time::Duration,
         limit: u32,
-    ) -> Result<Vec<OutboxMessage>, StoreError>;
+        with_messages: bool,
+    ) -> Result<Vec<OutboxItem>, StoreError>;
 
-    /// Records how a delivery of the message ended.
-    async fn finish_message(
+    /// Records how a delivery ended. A message that failed for good opens
+    /// its `message_undeliverable` alert in the same transaction.
+    async fn finish_delivery(
         &self,
         reference: &str,
         delivery: &Delivery,
@@ -269,7 +277,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<u64, StoreError>;
 
     /// Records what the channel later said about a delivered message;
-    /// false when no message has that reference.
+    /// false when no message has that reference. A permanent failure opens
+    /// the message's `message_undeliverable` alert in the same transaction.
     async fn record_delivery_status(
         &self,
         reference: &str,
@@ -282,6 +291,38 @@ pub trait Store: Send + Sync + 'static {
 
     /// The development mailbox, oldest first.
     async fn mailbox(&self) -> Result<Vec<MailboxEntry>, StoreError>;
+
+    /// Opens the alert when `holds`, else resolves it; a change writes its
+    /// delivery to the outbox in the same transaction. Returns the change,
+    /// if there was one: an open alert is not opened again.
+    async fn set_alert(
+        &self,
+        alert: &Alert,
+        holds: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AlertAction>, StoreError>;
+
+    /// Replaces an alert's delivery with one per channel, each delivered
+    /// and retried on its own; with no channel it is done.
+    async fn fan_out_alert(
+        &self,
+        reference: &str,
+        channels: &[AlertChannel],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Lists an alert in development, once per reference.
+    async fn list_alert(&self, alert: &ListedAlert) -> Result<(), StoreError>;
+
+    /// The development list of alerts, oldest first.
+    async fn listed_alerts(&self) -> Result<Vec<ListedAlert>, StoreError>;
+
+    /// The oldest pending request and how many are pending; none when none
+    /// is.
+    async fn oldest_pending(&self) -> Result<Option<OldestPending>, StoreError>;
+
+    /// Since when the provider's circuit has been open; none when closed.
+    async fn circuit_open_since(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
 }
 
 /// Opens the store `DATABASE_URL` names, every call within

@@ -2,7 +2,6 @@
 //! about them. The backends hold only their SQL and the encoding of their
 //! types; every rule about what a result does lives here, once.
 
-use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
@@ -36,13 +35,14 @@ macro_rules! named {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
     };
 }
+pub(super) use named;
 
 named! {
     /// Where a request stands. `pending` and `needs_attention` are open: at
@@ -170,6 +170,13 @@ impl MessageKind {
     pub fn reference(self, request_id: &str) -> String {
         format!("{request_id}:{}", self.as_str())
     }
+}
+
+/// What the outbox holds: a message to a veteran, or a change of an alert.
+#[derive(Debug, Clone)]
+pub enum OutboxItem {
+    Message(OutboxMessage),
+    Alert(super::AlertDelivery),
 }
 
 /// A message claimed for delivery, with the request it is about.
@@ -321,6 +328,8 @@ pub struct JobUpdate<'a> {
     /// The message to the veteran it owes, if the veteran was shown the
     /// request as pending.
     pub message: Option<MessageKind>,
+    /// The request now needs attention: its alert opens.
+    pub opens_needs_attention: bool,
     pub state: JobState,
     pub run_at: DateTime<Utc>,
     /// Replaces the job's last error when set.
@@ -349,6 +358,7 @@ impl JobOutcome {
         match self {
             Self::Confirmed(itf) => JobUpdate {
                 message: Some(MessageKind::ItfConfirmed),
+                opens_needs_attention: false,
                 state: JobState::Done,
                 run_at: now,
                 error: None,
@@ -362,6 +372,7 @@ impl JobOutcome {
             },
             Self::NeedsAttention { error } => JobUpdate {
                 message: Some(MessageKind::ItfNeedsAttention),
+                opens_needs_attention: true,
                 state: JobState::Stopped,
                 run_at: now,
                 error: Some(error),
@@ -375,6 +386,7 @@ impl JobOutcome {
             },
             Self::Retry { run_at, error } => JobUpdate {
                 message: None,
+                opens_needs_attention: false,
                 state: JobState::Queued,
                 run_at: *run_at,
                 error: Some(error),
@@ -388,6 +400,7 @@ impl JobOutcome {
             },
             Self::Release { run_at } => JobUpdate {
                 message: None,
+                opens_needs_attention: false,
                 state: JobState::Queued,
                 run_at: *run_at,
                 error: None,

@@ -16,14 +16,19 @@ use sqlx::{Decode, Encode, Type};
 
 use itf_app::domain::{Icn, ItfType};
 
+use super::alert::{
+    alert_reference, delivery_status_alert, failed_delivery_alert, oldest_pending, AlertRow,
+    ListedAlertRow, ALERT_COLUMNS,
+};
 use super::model::{
     ensure_itf_payload, millis, provider_date, AttemptRow, ClaimedRow, MailboxRow, OutboxRow,
     ProviderRecordRow, RequestRow, SessionRow, CLAIMED_COLUMNS, JOB_COUNTS_QUERY, OUTBOX_COLUMNS,
     REQUEST_COLUMNS,
 };
 use super::{
-    Attempt, BudgetAnswer, BudgetClaim, CircuitState, ClaimedJob, ConfirmedItf, Delivery, Intake,
-    ItfRequest, JobCounts, JobOutcome, MailboxEntry, MessageKind, NewRequest, OutboxMessage,
+    Alert, AlertAction, AlertChannel, AlertDelivery, Attempt, BudgetAnswer, BudgetClaim,
+    CircuitState, ClaimedJob, ConfirmedItf, Delivery, Intake, ItfRequest, JobCounts, JobOutcome,
+    ListedAlert, MailboxEntry, MessageKind, NewRequest, OldestPending, OutboxItem, OutboxMessage,
     ProviderRecord, RequestState, Session, Store, StoreError, ACQUIRE_TIMEOUT,
 };
 use crate::session_token::SessionTokenHash;
@@ -245,6 +250,62 @@ async fn upsert_active(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Opens or resolves an alert and writes the change's delivery, within
+/// `tx`; an open alert is not opened again.
+async fn set_alert_in(
+    tx: &mut Tx<'_>,
+    alert: &Alert,
+    holds: bool,
+    now: DateTime<Utc>,
+) -> Result<Option<AlertAction>, StoreError> {
+    let key = alert.dedup_key();
+    let changed: Option<(i64,)> = if holds {
+        sqlx::query_as(
+            "INSERT INTO alerts (dedup_key, condition, request_id, state, episode, changed_at)
+             VALUES (?1, ?2, ?3, 'open', 1, ?4)
+             ON CONFLICT (dedup_key) DO UPDATE SET state = 'open',
+                 episode = alerts.episode + 1, changed_at = excluded.changed_at
+             WHERE alerts.state = 'resolved'
+             RETURNING episode",
+        )
+        .bind(&key)
+        .bind(alert.condition.as_str())
+        .bind(&alert.request_id)
+        .bind(Time(now))
+        .fetch_optional(&mut **tx)
+        .await?
+    } else {
+        sqlx::query_as(
+            "UPDATE alerts SET state = 'resolved', changed_at = ?2
+             WHERE dedup_key = ?1 AND state = 'open'
+             RETURNING episode",
+        )
+        .bind(&key)
+        .bind(Time(now))
+        .fetch_optional(&mut **tx)
+        .await?
+    };
+    let Some((episode,)) = changed else {
+        return Ok(None);
+    };
+    let action = AlertAction::of(holds);
+    sqlx::query(&format!(
+        "INSERT INTO outbox (reference, kind, request_id, state, attempts, run_at, created_at,
+             alert_key, alert_action, summary)
+         VALUES (?1, 'alert', ?2, 'pending', 0, {NOW}, ?3, ?4, ?5, ?6)
+         ON CONFLICT (reference) DO NOTHING"
+    ))
+    .bind(alert_reference(&key, episode, action))
+    .bind(&alert.request_id)
+    .bind(Time(now))
+    .bind(&key)
+    .bind(action.as_str())
+    .bind(&alert.summary)
+    .execute(&mut **tx)
+    .await?;
+    Ok(Some(action))
 }
 
 #[async_trait]
@@ -493,6 +554,9 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
+        if update.opens_needs_attention {
+            set_alert_in(&mut tx, &Alert::needs_attention(&request_id), true, now).await?;
+        }
         sqlx::query("UPDATE job_totals SET jobs = jobs + 1 WHERE state = 'done' AND ?1 = 'done'")
             .bind(update.state.as_str())
             .execute(&mut *tx)
@@ -614,7 +678,8 @@ impl Store for SqliteStore {
                  failures = CASE WHEN ?1 THEN failures + 1 ELSE 0 END,
                  state = CASE WHEN NOT ?1 THEN 'closed' WHEN state = 'probing' OR failures + 1 >= ?2 THEN 'open' ELSE state END,
                  changed_at = CASE WHEN (CASE WHEN NOT ?1 THEN 'closed' WHEN state = 'probing' OR failures + 1 >= ?2 THEN 'open' ELSE state END) <> state THEN {NOW} ELSE changed_at END,
-                 last_answer_changed_state = ((CASE WHEN NOT ?1 THEN 'closed' WHEN state = 'probing' OR failures + 1 >= ?2 THEN 'open' ELSE state END) <> state)
+                 last_answer_changed_state = ((CASE WHEN NOT ?1 THEN 'closed' WHEN state = 'probing' OR failures + 1 >= ?2 THEN 'open' ELSE state END) <> state),
+                 opened_at = CASE WHEN NOT ?1 THEN NULL WHEN state = 'closed' AND failures + 1 >= ?2 THEN {NOW} ELSE opened_at END
              WHERE id = 1 AND NOT (state = 'closed' AND failures = 0 AND NOT ?1)
              RETURNING state, last_answer_changed_state"
         ))
@@ -671,57 +736,79 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn claim_messages(
+    async fn claim_outbox(
         &self,
         lease: std::time::Duration,
         limit: u32,
-    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        with_messages: bool,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
         let token = uuid::Uuid::new_v4().to_string();
         let mut tx = self.writer.begin().await?;
         sqlx::query(&format!(
             "UPDATE outbox SET run_at = strftime('%Y-%m-%dT%H:%M:%f000Z', 'now', ?1), attempts = attempts + 1, claim_token = ?2
              WHERE reference IN (
                  SELECT reference FROM outbox
-                 WHERE state = 'pending' AND run_at <= {DUE}
+                 WHERE state = 'pending' AND run_at <= {DUE} AND (alert_key IS NOT NULL OR ?4)
                  ORDER BY run_at
                  LIMIT ?3)"
         ))
         .bind(seconds_from_now(lease))
         .bind(&token)
         .bind(i64::from(limit))
+        .bind(with_messages)
         .execute(&mut *tx)
         .await?;
-        let rows = sqlx::query_as::<_, OutboxRow<Time>>(&format!(
+        let messages = sqlx::query_as::<_, OutboxRow<Time>>(&format!(
             "SELECT {OUTBOX_COLUMNS} FROM outbox o JOIN itf_requests r ON r.id = o.request_id
-             WHERE o.claim_token = ?1 AND o.state = 'pending'
+             WHERE o.claim_token = ?1 AND o.state = 'pending' AND o.alert_key IS NULL
              ORDER BY o.created_at"
         ))
         .bind(&token)
         .fetch_all(&mut *tx)
         .await?;
+        let alerts = sqlx::query_as::<_, AlertRow<Time>>(&format!(
+            "SELECT {ALERT_COLUMNS} FROM outbox o JOIN alerts a ON a.dedup_key = o.alert_key
+             WHERE o.claim_token = ?1 AND o.state = 'pending'
+             ORDER BY o.created_at, o.reference"
+        ))
+        .bind(&token)
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
-        rows.into_iter().map(OutboxMessage::try_from).collect()
+        let messages = messages
+            .into_iter()
+            .map(|row| OutboxMessage::try_from(row).map(OutboxItem::Message));
+        let alerts = alerts
+            .into_iter()
+            .map(|row| AlertDelivery::try_from(row).map(OutboxItem::Alert));
+        messages.chain(alerts).collect()
     }
 
-    async fn finish_message(
+    async fn finish_delivery(
         &self,
         reference: &str,
         delivery: &Delivery,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let (state, run_at, error) = delivery.row(now);
-        sqlx::query(
+        let mut tx = self.writer.begin().await?;
+        let finished: Option<(Option<String>, bool)> = sqlx::query_as(
             "UPDATE outbox SET state = ?1, run_at = ?2, last_error = COALESCE(?3, last_error),
                  sent_at = CASE WHEN ?1 = 'sent' THEN ?4 ELSE sent_at END
-             WHERE reference = ?5 AND state = 'pending'",
+             WHERE reference = ?5 AND state = 'pending'
+             RETURNING request_id, alert_key IS NULL",
         )
         .bind(state)
         .bind(Time(run_at))
         .bind(error)
         .bind(Time(now))
         .bind(reference)
-        .execute(&self.writer)
+        .fetch_optional(&mut *tx)
         .await?;
+        if let Some(alert) = failed_delivery_alert(reference, delivery, finished) {
+            set_alert_in(&mut tx, &alert, true, now).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -752,15 +839,25 @@ impl Store for SqliteStore {
         status: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let recorded = sqlx::query(
-            "UPDATE outbox SET delivery_status = ?1, delivery_status_at = ?2 WHERE reference = ?3",
+        let mut tx = self.writer.begin().await?;
+        let recorded: Option<(Option<String>,)> = sqlx::query_as(
+            "UPDATE outbox SET delivery_status = ?1, delivery_status_at = ?2
+             WHERE reference = ?3 AND alert_key IS NULL
+             RETURNING request_id",
         )
         .bind(status)
         .bind(Time(at))
         .bind(reference)
-        .execute(&self.writer)
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(recorded.rows_affected() == 1)
+        let Some((request_id,)) = recorded else {
+            return Ok(false);
+        };
+        if let Some(alert) = delivery_status_alert(reference, status, request_id.as_deref()) {
+            set_alert_in(&mut tx, &alert, true, at).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn deliver_to_mailbox(&self, entry: &MailboxEntry) -> Result<(), StoreError> {
@@ -788,5 +885,99 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter().map(MailboxEntry::try_from).collect()
+    }
+
+    async fn set_alert(
+        &self,
+        alert: &Alert,
+        holds: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AlertAction>, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let changed = set_alert_in(&mut tx, alert, holds, now).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    async fn fan_out_alert(
+        &self,
+        reference: &str,
+        channels: &[AlertChannel],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        for channel in channels {
+            sqlx::query(&format!(
+                "INSERT INTO outbox (reference, kind, request_id, state, attempts, run_at,
+                     created_at, alert_key, alert_action, alert_channel, summary)
+                 SELECT reference || ':' || ?2, kind, request_id, 'pending', 0, {NOW},
+                     created_at, alert_key, alert_action, ?2, summary
+                 FROM outbox WHERE reference = ?1
+                 ON CONFLICT (reference) DO NOTHING"
+            ))
+            .bind(reference)
+            .bind(channel.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE outbox SET state = 'sent', sent_at = ?2 WHERE reference = ?1 AND state = 'pending'",
+        )
+        .bind(reference)
+        .bind(Time(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_alert(&self, alert: &ListedAlert) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO dev_alerts (reference, dedup_key, condition, action, request_id, summary,
+                 delivered_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (reference) DO NOTHING",
+        )
+        .bind(&alert.change.reference)
+        .bind(&alert.change.dedup_key)
+        .bind(alert.change.condition.as_str())
+        .bind(alert.change.action.as_str())
+        .bind(&alert.change.request_id)
+        .bind(&alert.change.summary)
+        .bind(Time(alert.delivered_at))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn listed_alerts(&self) -> Result<Vec<ListedAlert>, StoreError> {
+        let rows = sqlx::query_as::<_, ListedAlertRow<Time>>(
+            "SELECT reference, dedup_key, condition, action, request_id, summary, delivered_at
+             FROM dev_alerts ORDER BY delivered_at, reference",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(ListedAlert::try_from).collect()
+    }
+
+    async fn oldest_pending(&self) -> Result<Option<OldestPending>, StoreError> {
+        let row: Option<(String, Time, i64)> = sqlx::query_as(
+            "SELECT id, received_at, (SELECT COUNT(*) FROM itf_requests WHERE state = 'pending')
+             FROM itf_requests WHERE state = 'pending'
+             ORDER BY received_at, id LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        oldest_pending(row)
+    }
+
+    async fn circuit_open_since(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let (since,): (Option<Time>,) = sqlx::query_as(
+            "SELECT CASE WHEN state = 'closed' THEN NULL ELSE opened_at END
+             FROM provider_circuit WHERE id = 1",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(since.map(DateTime::from))
     }
 }

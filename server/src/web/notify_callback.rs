@@ -2,7 +2,8 @@
 //! the bearer token VA Notify was given (`VA_NOTIFY_CALLBACK_TOKEN`). The
 //! status is recorded against the message's reference as it came
 //! (`delivered`, `permanent-failure`, `temporary-failure`, or any other); a
-//! permanent failure raises an alert: the veteran did not get the email.
+//! permanent failure raises an alert, recorded with the status: the
+//! veteran did not get the email.
 
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use axum::Json;
 use serde_json::json;
 
 use super::ApiError;
-use crate::store::Store;
+use crate::store::{Store, PERMANENT_FAILURE};
 
 #[derive(Clone)]
 pub struct CallbackState {
@@ -61,7 +62,7 @@ pub async fn record(
         )
             .into_response());
     }
-    if update.status == "permanent-failure" {
+    if update.status == PERMANENT_FAILURE {
         tracing::error!(
             alert = true,
             reference = %update.reference,

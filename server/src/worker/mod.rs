@@ -13,10 +13,11 @@ use tokio::task::JoinSet;
 
 pub use backoff::retry_delay;
 
+use crate::alerts;
 use crate::budget::Budget;
 use crate::circuit::{Circuit, WorkerPass};
 use crate::provider::{Call, Fenced, LighthouseClient, Outcome};
-use crate::store::{Attempt, CallKind, ClaimedJob, ConfirmedItf, JobOutcome, Store};
+use crate::store::{Alert, Attempt, CallKind, ClaimedJob, ConfirmedItf, JobOutcome, Paused, Store};
 use lease::Lease;
 
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +40,60 @@ pub struct WorkerSettings {
 /// A 404 for the veteran seen this recently lets a first attempt go
 /// straight to creating the ITF.
 const NONE_ACTIVE_SHORTCUT: chrono::Duration = chrono::Duration::seconds(60);
+/// What a turn learnt of our credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Credentials {
+    /// The provider refused them, even with a fresh token.
+    Refused,
+    /// The provider answered as it does to a caller it accepts.
+    Accepted,
+    /// No answer said either way.
+    Unknown,
+}
+
+impl Credentials {
+    fn of(outcome: &Outcome) -> Self {
+        match outcome {
+            Outcome::AuthFailure => Self::Refused,
+            Outcome::Transient { .. } => Self::Unknown,
+            Outcome::Active(_)
+            | Outcome::NoneActive
+            | Outcome::Created(_)
+            | Outcome::Permanent { .. } => Self::Accepted,
+        }
+    }
+}
+
+/// What the turns finished since the worker last looked said.
+#[derive(Debug)]
+struct Heard {
+    refused: bool,
+    accepted: bool,
+    /// Whether the alert that the worker paused may be open: true at
+    /// start, so that one left open by an earlier process is resolved.
+    alert_open: bool,
+}
+
+impl Default for Heard {
+    fn default() -> Self {
+        Self {
+            refused: false,
+            accepted: false,
+            alert_open: true,
+        }
+    }
+}
+
+impl Heard {
+    fn note(&mut self, done: Result<Credentials, tokio::task::JoinError>) {
+        match done {
+            Ok(Credentials::Refused) => self.refused = true,
+            Ok(Credentials::Accepted) => self.accepted = true,
+            Ok(Credentials::Unknown) | Err(_) => {}
+        }
+    }
+}
+
 /// How long the worker waits after the provider refused our credentials
 /// before it tries again.
 const AUTH_PAUSE: Duration = Duration::from_secs(60);
@@ -77,19 +132,14 @@ impl Worker {
     /// lets the turns under way finish (each bounded by the provider timeout).
     pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let slots = Arc::new(Semaphore::new(self.settings.concurrency));
-        let mut turns: JoinSet<bool> = JoinSet::new();
-        let mut pause = false;
+        let mut turns: JoinSet<Credentials> = JoinSet::new();
+        let mut heard = Heard::default();
         tracing::info!(concurrency = self.settings.concurrency, "worker started");
         while !*stop.borrow() {
             while let Some(done) = turns.try_join_next() {
-                pause |= done.unwrap_or(false);
+                heard.note(done);
             }
-            if std::mem::take(&mut pause) {
-                tracing::error!(
-                    alert = true,
-                    pause_seconds = AUTH_PAUSE.as_secs(),
-                    "the provider refused our credentials; the worker pauses"
-                );
+            if self.mind_credentials(&mut heard).await {
                 tokio::select! {
                     _ = tokio::time::sleep(AUTH_PAUSE) => {}
                     _ = stop.changed() => {}
@@ -109,9 +159,9 @@ impl Worker {
                 };
                 let worker = self.clone();
                 turns.spawn(async move {
-                    let paused = worker.contained_turn(job).await;
+                    let credentials = worker.contained_turn(job).await;
                     drop(permit);
-                    paused
+                    credentials
                 });
             }
             if !idle && slots.available_permits() > 0 {
@@ -122,7 +172,7 @@ impl Worker {
                 _ = tokio::time::sleep(self.settings.poll) => {}
                 _ = stop.changed() => {}
                 Some(done) = turns.join_next(), if !turns.is_empty() => {
-                    pause |= done.unwrap_or(false);
+                    heard.note(done);
                 }
             }
         }
@@ -131,6 +181,29 @@ impl Worker {
             "worker stopping; finishing turns under way"
         );
         while turns.join_next().await.is_some() {}
+    }
+
+    /// Resolves the alert that the worker paused once the provider accepts
+    /// our credentials again; opens it when it refused them, and returns
+    /// true: the worker pauses.
+    async fn mind_credentials(&self, heard: &mut Heard) -> bool {
+        if std::mem::take(&mut heard.accepted) && heard.alert_open {
+            heard.alert_open = false;
+            let alert = Alert::worker_paused(Paused::Provider, false);
+            alerts::raise(self.store.as_ref(), &alert, false).await;
+        }
+        if !std::mem::take(&mut heard.refused) {
+            return false;
+        }
+        tracing::error!(
+            alert = true,
+            pause_seconds = AUTH_PAUSE.as_secs(),
+            "the provider refused our credentials; the worker pauses"
+        );
+        heard.alert_open = true;
+        let alert = Alert::worker_paused(Paused::Provider, true);
+        alerts::raise(self.store.as_ref(), &alert, true).await;
+        true
     }
 
     /// Leases up to `free` due jobs; none when the database cannot be used,
@@ -156,12 +229,12 @@ impl Worker {
     /// A turn in a task of its own: if it panics, whatever a provider header
     /// or body held, the job is put back to be tried again later, with an
     /// alert, instead of staying leased to a turn that no longer runs.
-    async fn contained_turn(self: Arc<Self>, job: ClaimedJob) -> bool {
+    async fn contained_turn(self: Arc<Self>, job: ClaimedJob) -> Credentials {
         let (job_id, lease_token) = (job.id.clone(), job.lease_token.clone());
         let request_id = job.request.id.clone();
         let worker = self.clone();
         match tokio::spawn(async move { worker.turn(job).await }).await {
-            Ok(paused) => paused,
+            Ok(credentials) => credentials,
             Err(failure) => {
                 tracing::error!(
                     alert = true,
@@ -181,19 +254,19 @@ impl Worker {
                 {
                     tracing::error!(%error, %job_id, "could not put the job back; its lease will run out");
                 }
-                false
+                Credentials::Unknown
             }
         }
     }
 
-    /// One turn of a job, under its lease. Returns whether the provider
-    /// refused our credentials, so that the worker pauses.
+    /// One turn of a job, under its lease. Returns what the provider made
+    /// of our credentials: the worker pauses when it refused them.
     #[tracing::instrument(
         name = "turn",
         skip_all,
         fields(request_id = %job.request.id, job_id = %job.id, attempt = job.attempts)
     )]
-    async fn turn(&self, job: ClaimedJob) -> bool {
+    async fn turn(&self, job: ClaimedJob) -> Credentials {
         let lease = Lease::new(
             self.store.clone(),
             self.budget.clone(),
@@ -204,7 +277,7 @@ impl Worker {
         let _heartbeat = lease.keep_alive(self.settings.heartbeat);
         match self.calls(&job, lease.as_ref()).await {
             Ok(outcome) => {
-                let paused = matches!(outcome, Outcome::AuthFailure);
+                let credentials = Credentials::of(&outcome);
                 let result = match outcome {
                     Outcome::Active(itf) | Outcome::Created(itf) => {
                         JobOutcome::Confirmed(ConfirmedItf::from(&itf))
@@ -212,7 +285,7 @@ impl Worker {
                     other => self.after_failure(&job, other),
                 };
                 self.finish(&job, result).await;
-                paused
+                credentials
             }
             Err(Fenced) => {
                 // Nothing was sent. If the lease is still ours, hand the job
@@ -221,7 +294,7 @@ impl Worker {
                 tracing::warn!("the turn stopped before its request; the job is handed back");
                 let release = JobOutcome::Release { run_at: Utc::now() };
                 self.finish(&job, release).await;
-                false
+                Credentials::Unknown
             }
         }
     }

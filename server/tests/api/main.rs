@@ -8,6 +8,7 @@
 
 mod support;
 
+mod alerts;
 mod budget;
 mod circuit;
 mod cli;

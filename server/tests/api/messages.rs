@@ -1,7 +1,8 @@
 //! Messages to veterans: one `itf_confirmed` for a request the veteran was
 //! shown as pending, one `itf_needs_attention` for a refusal, none for an
 //! ITF found on look-up, whatever restarts; delivered to the development
-//! mailbox on the embedded defaults.
+//! mailbox on the embedded defaults; the refusal listed as an alert at
+//! `/dev/alerts.json`.
 
 use std::time::{Duration, Instant};
 
@@ -84,4 +85,18 @@ async fn each_request_shown_pending_gets_one_message_and_a_found_itf_none() {
     assert!(delivered >= Some(1), "{metrics}");
     let page = app.get("/dev/mailbox").await.text().await.unwrap();
     assert!(page.contains("is confirmed"), "{page}");
+    // The team is told of the refusal once, restart or not, and of nothing
+    // about the others.
+    let listed: Value = app.get("/dev/alerts.json").await.json().await.unwrap();
+    let alerts = listed["alerts"].as_array().unwrap();
+    let about = |id: &str| alerts.iter().filter(|a| a["request_id"] == id).count();
+    assert_eq!(about(&refused), 1, "{listed}");
+    assert_eq!(about(&confirmed), 0, "{listed}");
+    let alert = alerts.iter().find(|a| a["request_id"] == refused).unwrap();
+    assert_eq!(alert["condition"], "needs_attention");
+    assert_eq!(alert["action"], "trigger");
+    assert_eq!(
+        alert["dedup_key"],
+        format!("itf-async/needs_attention/{refused}")
+    );
 }

@@ -8,9 +8,10 @@ use itf_app::development::test_veteran;
 use itf_app::domain::{ItfType, Veteran};
 use itf_server::session_token::SessionToken;
 use itf_server::store::{
-    Attempt, AttemptOutcome, BudgetAnswer, BudgetClaim, CallKind, CircuitState, ConfirmedItf,
-    Delivery, Intake, ItfRequest, JobOutcome, MailboxEntry, MessageKind, NewRequest, RequestState,
-    Session, Store, StoreError,
+    Alert, AlertAction, AlertChannel, AlertCondition, AlertDelivery, Attempt, AttemptOutcome,
+    BudgetAnswer, BudgetClaim, CallKind, CircuitState, ConfirmedItf, Delivery, Intake, ItfRequest,
+    JobOutcome, ListedAlert, MailboxEntry, MessageKind, NewRequest, OutboxItem, OutboxMessage,
+    Paused, RequestState, Session, Store, StoreError,
 };
 
 /// Both databases keep microseconds.
@@ -18,6 +19,32 @@ fn now() -> DateTime<Utc> {
     Utc::now()
         .duration_trunc(Duration::microseconds(1))
         .expect("truncation to microseconds")
+}
+
+/// The messages of what the outbox has due, claimed for `lease`.
+async fn messages(store: &Arc<dyn Store>, lease: std::time::Duration) -> Vec<OutboxMessage> {
+    let claimed = store.claim_outbox(lease, 10, true).await.unwrap();
+    claimed
+        .into_iter()
+        .filter_map(|item| match item {
+            OutboxItem::Message(message) => Some(message),
+            OutboxItem::Alert(_) => None,
+        })
+        .collect()
+}
+
+/// The alert changes of what the outbox has due; messages wait.
+async fn alerts(store: &Arc<dyn Store>) -> Vec<AlertDelivery> {
+    let claimed = store.claim_outbox(LEASE, 10, false).await.unwrap();
+    claimed
+        .into_iter()
+        .map(|item| match item {
+            OutboxItem::Alert(alert) => alert,
+            OutboxItem::Message(message) => {
+                panic!("a message claimed without messages: {}", message.reference)
+            }
+        })
+        .collect()
 }
 
 fn session(user: &str, created_at: DateTime<Utc>, lifetime: Duration) -> Session {
@@ -366,12 +393,15 @@ async fn the_circuit_opens_lets_one_probe_through_and_closes(store: Arc<dyn Stor
     assert_eq!(store.circuit().await.unwrap(), CircuitState::Closed);
     assert_eq!(store.note_provider_answer(true, 3).await.unwrap(), None);
     assert_eq!(store.note_provider_answer(true, 3).await.unwrap(), None);
+    assert_eq!(store.circuit_open_since().await.unwrap(), None);
     let opened = store.note_provider_answer(true, 3).await.unwrap();
     assert_eq!(
         opened,
         Some(CircuitState::Open),
         "the third failure in a row opens it"
     );
+    let open_since = store.circuit_open_since().await.unwrap();
+    assert!(open_since.is_some_and(|since| (now() - since).num_seconds().abs() < 5));
     // A late failure keeps it open without starting the cool-down again.
     assert_eq!(store.note_provider_answer(true, 3).await.unwrap(), None);
     assert!(!store.take_probe(cooldown).await.unwrap(), "cooling down");
@@ -389,6 +419,11 @@ async fn the_circuit_opens_lets_one_probe_through_and_closes(store: Arc<dyn Stor
     // The probe fails: open again; then after a cool-down a probe answers.
     let reopened = store.note_provider_answer(true, 3).await.unwrap();
     assert_eq!(reopened, Some(CircuitState::Open));
+    assert_eq!(
+        store.circuit_open_since().await.unwrap(),
+        open_since,
+        "open since the first failure, probes included"
+    );
     tokio::time::sleep(cooldown + std::time::Duration::from_millis(200)).await;
     assert!(store.take_probe(cooldown).await.unwrap());
     let vet = veteran("load-17");
@@ -404,6 +439,7 @@ async fn the_circuit_opens_lets_one_probe_through_and_closes(store: Arc<dyn Stor
         .unwrap());
     let closed = store.note_provider_answer(false, 3).await.unwrap();
     assert_eq!(closed, Some(CircuitState::Closed));
+    assert_eq!(store.circuit_open_since().await.unwrap(), None);
     assert_eq!(store.make_deferred_jobs_due().await.unwrap(), 1);
     assert_eq!(store.claim_jobs("a", LEASE, 1).await.unwrap().len(), 1);
     // Closed and answered: nothing changes.
@@ -474,14 +510,14 @@ async fn a_confirmation_owes_one_message_delivered_at_least_once(store: Arc<dyn 
     let vet = veteran("load-19");
     let (request, _) = open(store.intake(&new_request(&vet, now())).await.unwrap());
     let job = store.claim_jobs("a", LEASE, 1).await.unwrap().remove(0);
-    assert!(store.claim_messages(LEASE, 10).await.unwrap().is_empty());
+    assert!(messages(&store, LEASE).await.is_empty());
     let done = JobOutcome::Confirmed(confirmed());
     assert!(store
         .finish_job(&job.id, &job.lease_token, now(), &done)
         .await
         .unwrap());
     // Owed in the same transaction as the confirmation, once.
-    let claimed = store.claim_messages(SHORT_LEASE, 10).await.unwrap();
+    let claimed = messages(&store, SHORT_LEASE).await;
     assert_eq!(claimed.len(), 1);
     let message = &claimed[0];
     assert_eq!(message.kind, MessageKind::ItfConfirmed);
@@ -491,9 +527,9 @@ async fn a_confirmation_owes_one_message_delivered_at_least_once(store: Arc<dyn 
     assert_eq!(message.request.itf, Some(confirmed()));
     // Claimed: nobody else delivers it until the claim runs out; then it is
     // delivered again, with the same reference.
-    assert!(store.claim_messages(LEASE, 10).await.unwrap().is_empty());
+    assert!(messages(&store, LEASE).await.is_empty());
     tokio::time::sleep(SHORT_LEASE + std::time::Duration::from_millis(300)).await;
-    let again = store.claim_messages(LEASE, 10).await.unwrap();
+    let again = messages(&store, LEASE).await;
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].reference, message.reference);
     assert_eq!(again[0].attempts, 1);
@@ -503,23 +539,19 @@ async fn a_confirmation_owes_one_message_delivered_at_least_once(store: Arc<dyn 
         error: "channel unavailable".to_owned(),
     };
     store
-        .finish_message(&message.reference, &retry, now())
+        .finish_delivery(&message.reference, &retry, now())
         .await
         .unwrap();
-    assert!(store.claim_messages(LEASE, 10).await.unwrap().is_empty());
+    assert!(messages(&store, LEASE).await.is_empty());
     tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
-    let due = store.claim_messages(LEASE, 10).await.unwrap();
+    let due = messages(&store, LEASE).await;
     assert_eq!(due.len(), 1);
     store
-        .finish_message(&message.reference, &Delivery::Sent, now())
+        .finish_delivery(&message.reference, &Delivery::Sent, now())
         .await
         .unwrap();
     tokio::time::sleep(SHORT_LEASE).await;
-    assert!(store
-        .claim_messages(SHORT_LEASE, 10)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(messages(&store, SHORT_LEASE).await.is_empty());
     // The mailbox keeps one copy per reference, however often delivered.
     let entry = MailboxEntry {
         reference: message.reference.clone(),
@@ -545,7 +577,7 @@ async fn a_refusal_owes_a_message_and_a_request_never_shown_pending_none(store: 
         .finish_job(&job.id, &job.lease_token, now(), &refused)
         .await
         .unwrap());
-    let claimed = store.claim_messages(LEASE, 10).await.unwrap();
+    let claimed = messages(&store, LEASE).await;
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].kind, MessageKind::ItfNeedsAttention);
 
@@ -560,12 +592,13 @@ async fn a_refusal_owes_a_message_and_a_request_never_shown_pending_none(store: 
         .await
         .unwrap());
     assert!(
-        store.claim_messages(LEASE, 10).await.unwrap().is_empty(),
+        messages(&store, LEASE).await.is_empty(),
         "a veteran never shown the request as pending is sent nothing"
     );
 }
 
 async fn a_long_pending_request_owes_one_delay_message(store: Arc<dyn Store>) {
+    assert_eq!(store.oldest_pending().await.unwrap(), None);
     let old = veteran("load-22");
     let young = veteran("load-23");
     let unseen = veteran("load-24");
@@ -579,6 +612,14 @@ async fn a_long_pending_request_owes_one_delay_message(store: Arc<dyn Store>) {
     let mut never_shown = new_request(&unseen, now() - Duration::hours(25));
     never_shown.shown_pending = false;
     store.intake(&never_shown).await.unwrap();
+    let oldest = store
+        .oldest_pending()
+        .await
+        .unwrap()
+        .expect("three pending");
+    assert_eq!(oldest.request_id, request.id);
+    assert_eq!(oldest.received_at, request.received_at);
+    assert_eq!(oldest.pending, 3);
     let threshold = now() - Duration::hours(24);
     assert_eq!(
         store.owe_delayed_messages(threshold, now()).await.unwrap(),
@@ -589,7 +630,7 @@ async fn a_long_pending_request_owes_one_delay_message(store: Arc<dyn Store>) {
         0,
         "owed once"
     );
-    let claimed = store.claim_messages(LEASE, 10).await.unwrap();
+    let claimed = messages(&store, LEASE).await;
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].kind, MessageKind::ItfDelayed);
     assert_eq!(claimed[0].reference, format!("{}:itf_delayed", request.id));
@@ -634,7 +675,7 @@ async fn a_released_job_does_not_count_as_an_attempt(store: Arc<dyn Store>) {
     assert_eq!(again[0].request.state, RequestState::Pending);
 }
 
-async fn a_refused_request_needs_attention_and_stays_open(store: Arc<dyn Store>) {
+async fn a_refused_request_needs_attention_stays_open_and_alerts(store: Arc<dyn Store>) {
     let vet = veteran("vet-unknown");
     let (intake, _) = open(store.intake(&new_request(&vet, now())).await.unwrap());
     let job = store.claim_jobs("a", LEASE, 1).await.unwrap().remove(0);
@@ -648,6 +689,23 @@ async fn a_refused_request_needs_attention_and_stays_open(store: Arc<dyn Store>)
     let request = store.request(&intake.id).await.unwrap().unwrap();
     assert_eq!(request.state, RequestState::NeedsAttention);
     assert!(store.claim_jobs("a", LEASE, 1).await.unwrap().is_empty());
+    // Its alert opens in the same transaction; the message waits for a
+    // claim that takes messages.
+    let raised = alerts(&store).await;
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert_eq!(raised[0].change.condition, AlertCondition::NeedsAttention);
+    assert_eq!(
+        raised[0].change.request_id.as_deref(),
+        Some(intake.id.as_str())
+    );
+    assert_eq!(
+        raised[0].change.dedup_key,
+        Alert::needs_attention(&intake.id).dedup_key()
+    );
+    assert!(!raised[0].change.summary.contains(vet.icn.expose()));
+    let owed = messages(&store, LEASE).await;
+    assert_eq!(owed.len(), 1);
+    assert_eq!(owed[0].kind, MessageKind::ItfNeedsAttention);
     let (again, created) = open(store.intake(&new_request(&vet, now())).await.unwrap());
     assert!(!created);
     assert_eq!(again.id, intake.id);
@@ -723,6 +781,166 @@ async fn attempts_and_records_read_back(store: Arc<dyn Store>) {
     assert_eq!(counts.oldest_pending_received_at, Some(intake.received_at));
 }
 
+async fn an_alert_opens_once_and_resolves_once(store: Arc<dyn Store>) {
+    let paused = Alert::worker_paused(Paused::Messages, true);
+    let cleared = Alert::worker_paused(Paused::Messages, false);
+    assert_eq!(
+        store.set_alert(&cleared, false, now()).await.unwrap(),
+        None,
+        "nothing to resolve"
+    );
+    assert_eq!(
+        store.set_alert(&paused, true, now()).await.unwrap(),
+        Some(AlertAction::Trigger)
+    );
+    assert_eq!(
+        store.set_alert(&paused, true, now()).await.unwrap(),
+        None,
+        "an open alert is not opened again"
+    );
+    let raised = alerts(&store).await;
+    assert_eq!(raised.len(), 1);
+    let trigger = &raised[0];
+    assert_eq!(trigger.change.condition, AlertCondition::WorkerPaused);
+    assert_eq!(trigger.change.action, AlertAction::Trigger);
+    assert_eq!(trigger.change.dedup_key, paused.dedup_key());
+    assert_eq!(trigger.change.summary, paused.summary);
+    assert_eq!(trigger.channel, None, "not yet fanned out");
+    // Cleared: one resolve with the same key; again it opens afresh.
+    assert_eq!(
+        store.set_alert(&cleared, false, now()).await.unwrap(),
+        Some(AlertAction::Resolve)
+    );
+    assert_eq!(store.set_alert(&cleared, false, now()).await.unwrap(), None);
+    let resolved = alerts(&store).await;
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0].change.action, AlertAction::Resolve);
+    assert_eq!(resolved[0].change.dedup_key, trigger.change.dedup_key);
+    assert_eq!(resolved[0].change.summary, cleared.summary);
+    assert_eq!(
+        store.set_alert(&paused, true, now()).await.unwrap(),
+        Some(AlertAction::Trigger)
+    );
+    let reopened = alerts(&store).await;
+    assert_eq!(reopened.len(), 1);
+    assert_ne!(reopened[0].change.reference, trigger.change.reference);
+    // The development list keeps one copy per reference.
+    let listed = ListedAlert {
+        change: reopened[0].change.clone(),
+        delivered_at: now(),
+    };
+    store.list_alert(&listed).await.unwrap();
+    store.list_alert(&listed).await.unwrap();
+    assert_eq!(store.listed_alerts().await.unwrap(), vec![listed]);
+}
+
+async fn an_alert_goes_to_each_channel_on_its_own(store: Arc<dyn Store>) {
+    let paused = Alert::worker_paused(Paused::Provider, true);
+    store.set_alert(&paused, true, now()).await.unwrap();
+    let trigger = &alerts(&store).await[0];
+    // One delivery per channel, each on its own; the raised one is done.
+    let channels = [AlertChannel::Slack, AlertChannel::PagerDuty];
+    store
+        .fan_out_alert(&trigger.change.reference, &channels, now())
+        .await
+        .unwrap();
+    store
+        .fan_out_alert(&trigger.change.reference, &channels, now())
+        .await
+        .unwrap();
+    let fanned = alerts(&store).await;
+    let mut to: Vec<_> = fanned.iter().map(|a| a.channel).collect();
+    to.sort_by_key(|channel| channel.map(AlertChannel::as_str));
+    assert_eq!(
+        to,
+        vec![Some(AlertChannel::PagerDuty), Some(AlertChannel::Slack)]
+    );
+    assert!(fanned
+        .iter()
+        .all(|a| a.change.dedup_key == trigger.change.dedup_key
+            && a.change.action == AlertAction::Trigger
+            && a.change.reference.starts_with(&trigger.change.reference)));
+    for delivery in &fanned {
+        let end = match delivery.channel {
+            Some(AlertChannel::Slack) => Delivery::Sent,
+            _ => Delivery::Failed {
+                error: "PagerDuty answered 400".to_owned(),
+            },
+        };
+        store
+            .finish_delivery(&delivery.change.reference, &end, now())
+            .await
+            .unwrap();
+    }
+    assert!(
+        alerts(&store).await.is_empty(),
+        "a refused alert opens no alert of its own"
+    );
+}
+
+async fn an_undeliverable_message_opens_an_alert(store: Arc<dyn Store>) {
+    let first = veteran("load-25");
+    let second = veteran("load-26");
+    let mut references = Vec::new();
+    for vet in [&first, &second] {
+        store.intake(&new_request(vet, now())).await.unwrap();
+        let job = store.claim_jobs("a", LEASE, 1).await.unwrap().remove(0);
+        let done = JobOutcome::Confirmed(confirmed());
+        assert!(store
+            .finish_job(&job.id, &job.lease_token, now(), &done)
+            .await
+            .unwrap());
+        references.push(messages(&store, LEASE).await.remove(0));
+    }
+    // Refused for good by the channel.
+    let refused = Delivery::Failed {
+        error: "VA Notify answered 400".to_owned(),
+    };
+    store
+        .finish_delivery(&references[0].reference, &refused, now())
+        .await
+        .unwrap();
+    let about = |alert: &AlertDelivery| {
+        (
+            alert.change.condition,
+            alert.change.dedup_key.clone(),
+            alert.change.request_id.clone(),
+        )
+    };
+    let expected = |message: &OutboxMessage| {
+        (
+            AlertCondition::MessageUndeliverable,
+            format!("itf-async/message_undeliverable/{}", message.reference),
+            Some(message.request.id.clone()),
+        )
+    };
+    let raised: Vec<_> = alerts(&store).await.iter().map(about).collect();
+    assert_eq!(raised, vec![expected(&references[0])]);
+    // Sent, then reported undeliverable.
+    store
+        .finish_delivery(&references[1].reference, &Delivery::Sent, now())
+        .await
+        .unwrap();
+    assert!(store
+        .record_delivery_status(&references[1].reference, "temporary-failure", now())
+        .await
+        .unwrap());
+    assert!(
+        alerts(&store).await.is_empty(),
+        "a temporary failure is only recorded"
+    );
+    assert!(store
+        .record_delivery_status(&references[1].reference, "permanent-failure", now())
+        .await
+        .unwrap());
+    let raised: Vec<_> = alerts(&store).await.iter().map(about).collect();
+    assert_eq!(raised, vec![expected(&references[1])]);
+    assert!(!store
+        .record_delivery_status("no-such-reference", "permanent-failure", now())
+        .await
+        .unwrap());
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -766,7 +984,10 @@ conformance!(
     a_long_pending_request_owes_one_delay_message,
     a_retried_job_waits_for_its_time,
     a_released_job_does_not_count_as_an_attempt,
-    a_refused_request_needs_attention_and_stays_open,
+    a_refused_request_needs_attention_stays_open_and_alerts,
     jobs_are_claimed_oldest_received_first,
     attempts_and_records_read_back,
+    an_alert_opens_once_and_resolves_once,
+    an_alert_goes_to_each_channel_on_its_own,
+    an_undeliverable_message_opens_an_alert,
 );

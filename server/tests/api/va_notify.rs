@@ -187,7 +187,24 @@ async fn va_notify_gets_a_message_with_a_valid_token_again_after_a_429_never_aft
     assert_eq!(first["personalisation"]["first_name"], "Hector");
     let mailbox: Value = app.get("/dev/mailbox.json").await.json().await.unwrap();
     assert_eq!(mailbox["messages"], json!([]), "VA Notify, not the mailbox");
+    the_team_is_told_of_the_failed_message(&app, first["reference"].as_str().unwrap()).await;
     callbacks_are_recorded_as_they_come(&app, &db, first["reference"].as_str().unwrap()).await;
+}
+
+/// The 400 failed the message and opened one alert about it.
+async fn the_team_is_told_of_the_failed_message(app: &TestApp, reference: &str) {
+    let listed: Value = app.get("/dev/alerts.json").await.json().await.unwrap();
+    let undeliverable: Vec<&Value> = listed["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["condition"] == "message_undeliverable")
+        .collect();
+    assert_eq!(undeliverable.len(), 1, "{listed}");
+    assert_eq!(
+        undeliverable[0]["dedup_key"],
+        format!("itf-async/message_undeliverable/{reference}")
+    );
 }
 
 /// VA Notify's delivery-status callbacks: refused without the token,

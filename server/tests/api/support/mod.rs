@@ -184,6 +184,20 @@ impl TestConfig {
         self
     }
 
+    /// The provider's circuit: opened by `failures` in a row, probed after
+    /// `cooldown`.
+    pub fn circuit(mut self, failures: u32, cooldown: Duration) -> Self {
+        self.0.provider.circuit.failures = failures;
+        self.0.provider.circuit.cooldown = cooldown;
+        self
+    }
+
+    /// Alerts to Slack and PagerDuty, and the conditions' thresholds.
+    pub fn alerts(mut self, alerts: itf_server::config::AlertSettings) -> Self {
+        self.0.alerts = alerts;
+        self
+    }
+
     pub fn role(mut self, role: Role) -> Self {
         self.0.role = role;
         self
