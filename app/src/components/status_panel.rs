@@ -138,7 +138,11 @@ fn Message(panel: ItfPanel) -> impl IntoView {
             <va-alert status="warning" visible="true">
                 <h2 slot="headline">"We couldn't create your Intent to File automatically"</h2>
                 <p>
-                    "We've been notified and will follow up. If you have questions, call us at "
+                    {if panel.follow_up {
+                        "We've been notified and will follow up. If you have questions, call us at "
+                    } else {
+                        "Call us so we can help with it, at "
+                    }}
                     <a href="tel:+18008271000">"800-827-1000"</a>
                     " (TTY: 711). We're here Monday through Friday, 8:00 a.m. to 9:00 p.m. ET."
                 </p>
@@ -230,9 +234,14 @@ mod tests {
     use super::*;
 
     fn rendered(state: PanelState, emails: bool) -> String {
+        promising(state, emails, false)
+    }
+
+    fn promising(state: PanelState, emails: bool, follow_up: bool) -> String {
         let panel = ItfPanel {
             state,
             emails,
+            follow_up,
             received_date: Some("March 16, 2026".to_owned()),
             ..ItfPanel::unavailable()
         };
@@ -252,5 +261,15 @@ mod tests {
             assert!(!unpromised.contains("email"), "{state:?}: {unpromised}");
             assert!(unpromised.contains("You can"), "{state:?}: {unpromised}");
         }
+    }
+
+    #[test]
+    fn the_page_says_the_team_was_notified_only_where_alerts_reach_it() {
+        let told = promising(PanelState::NeedsAttention, false, true);
+        assert!(told.contains("We've been notified"), "{told}");
+        let untold = promising(PanelState::NeedsAttention, false, false);
+        assert!(!untold.contains("notified"), "{untold}");
+        assert!(!untold.contains("follow up"), "{untold}");
+        assert!(untold.contains("800-827-1000"), "{untold}");
     }
 }

@@ -57,6 +57,10 @@ pub struct ItfPanel {
     /// Messages reach the veteran (VA Notify, or the development mailbox):
     /// only then may the page promise an email.
     pub emails: bool,
+    /// The team is alerted when a request needs attention (Slack,
+    /// PagerDuty, or the development list): only then may the page say
+    /// "we've been notified".
+    pub follow_up: bool,
 }
 
 impl ItfPanel {
@@ -70,6 +74,7 @@ impl ItfPanel {
             received_date: None,
             request_id: None,
             emails: false,
+            follow_up: false,
         }
     }
 }

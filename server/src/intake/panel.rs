@@ -39,6 +39,8 @@ pub struct PanelService {
     delayed_after: DelayThreshold,
     /// Whether messages reach veterans, so that the panel may promise one.
     emails: bool,
+    /// Whether the team is alerted of a request that needs attention.
+    follow_up: bool,
 }
 
 impl PanelService {
@@ -47,18 +49,21 @@ impl PanelService {
         store: Arc<dyn Store>,
         delayed_after: DelayThreshold,
         emails: bool,
+        follow_up: bool,
     ) -> Self {
         Self {
             intake,
             store,
             delayed_after,
             emails,
+            follow_up,
         }
     }
 
     async fn compute(&self, veteran: &Veteran, watching: Option<String>) -> ItfPanel {
         ItfPanel {
             emails: self.emails,
+            follow_up: self.follow_up,
             ..self.state_of(veteran, watching).await
         }
     }
@@ -110,6 +115,7 @@ impl PanelService {
             received_date: Some(eastern_date(request.received_at)),
             request_id: Some(request.id.clone()),
             emails: false,
+            follow_up: false,
         }
     }
 }
@@ -128,6 +134,7 @@ fn with_dates(state: PanelState, itf: &ConfirmedItf) -> ItfPanel {
         received_date: None,
         request_id: None,
         emails: false,
+        follow_up: false,
     }
 }
 

@@ -85,11 +85,13 @@ impl WebState {
     ) -> Self {
         let delayed_after = DelayThreshold::new(config.site.delayed_after);
         let emails = config.message_channel().is_some();
+        let follow_up = !config.alert_channels().is_empty();
         let panels = Arc::new(PanelService::new(
             intake.clone(),
             store.clone(),
             delayed_after.clone(),
             emails,
+            follow_up,
         ));
         Self {
             config,
