@@ -2,12 +2,14 @@
 
 mod icn;
 mod itf_type;
+mod operator;
 mod panel;
 mod time;
 mod veteran;
 
 pub use icn::{Icn, InvalidIcn};
 pub use itf_type::{ItfType, UnknownItfType};
+pub use operator::{Operator, OperatorRole, UnknownOperatorRole};
 pub use panel::{ItfPanel, PanelState};
-pub use time::{eastern_date, eastern_time};
+pub use time::{eastern_date, eastern_day, eastern_time};
 pub use veteran::{Veteran, VeteranName};

@@ -1,10 +1,16 @@
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::America::New_York;
 
 /// A calendar date in Eastern Time, written out as VA shows ITF dates:
 /// "March 16, 2026".
 pub fn eastern_date(at: DateTime<Utc>) -> String {
     at.with_timezone(&New_York).format("%B %-d, %Y").to_string()
+}
+
+/// The calendar day in Eastern Time of an instant, whatever its offset:
+/// the day an ITF is dated, as the provider and VA count it.
+pub fn eastern_day<Tz: TimeZone>(at: &DateTime<Tz>) -> NaiveDate {
+    at.with_timezone(&New_York).date_naive()
 }
 
 /// A time of day in Eastern Time: "3:05 p.m. ET".
@@ -27,6 +33,17 @@ mod tests {
         let at = "2026-03-17T02:30:00Z".parse().unwrap();
         assert_eq!(eastern_date(at), "March 16, 2026");
         assert_eq!(eastern_time(at), "10:30 p.m. ET");
+    }
+
+    #[test]
+    fn the_eastern_day_ignores_the_offset_written() {
+        let late: DateTime<Utc> = "2026-03-17T03:59:00Z".parse().unwrap();
+        let central = DateTime::parse_from_rfc3339("2026-03-16T22:59:00-05:00").unwrap();
+        assert_eq!(
+            eastern_day(&late),
+            NaiveDate::from_ymd_opt(2026, 3, 16).unwrap()
+        );
+        assert_eq!(eastern_day(&central), eastern_day(&late));
     }
 
     #[test]

@@ -12,9 +12,10 @@ use chrono::{DateTime, Utc};
 use itf_app::domain::{Icn, ItfType};
 
 use super::{
-    Alert, AlertAction, AlertChannel, Attempt, BudgetAnswer, BudgetClaim, CircuitState, ClaimedJob,
-    ConfirmedItf, Delivery, Intake, ItfRequest, JobCounts, JobOutcome, ListedAlert, MailboxEntry,
-    NewRequest, OldestPending, OutboxItem, ProviderRecord, Session, Store, StoreError,
+    Acting, Alert, AlertAction, AlertChannel, Attempt, AuditEntry, BudgetAnswer, BudgetClaim,
+    CircuitState, ClaimedJob, ConfirmedItf, Delivery, Intake, ItfRequest, JobCounts, JobOutcome,
+    ListedAlert, MailboxEntry, NewAuditEntry, NewRequest, OldestPending, OutboxItem,
+    ProviderRecord, Repair, Repaired, RequestState, Session, Store, StoreError,
 };
 use crate::session_token::SessionTokenHash;
 
@@ -301,5 +302,39 @@ impl Store for Bounded {
 
     async fn circuit_open_since(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         self.within(self.up()?.circuit_open_since()).await
+    }
+
+    async fn repair(
+        &self,
+        request_id: &str,
+        repair: Repair<'_>,
+        acting: &Acting<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Repaired, StoreError> {
+        self.within(self.up()?.repair(request_id, repair, acting, now))
+            .await
+    }
+
+    async fn audit(&self, entry: &NewAuditEntry) -> Result<(), StoreError> {
+        self.within(self.up()?.audit(entry)).await
+    }
+
+    async fn audit_trail(&self, request_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        self.within(self.up()?.audit_trail(request_id)).await
+    }
+
+    async fn requests_in(
+        &self,
+        state: RequestState,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ItfRequest>, StoreError> {
+        self.within(self.up()?.requests_in(state, from, until, limit))
+            .await
+    }
+
+    async fn requests_of(&self, icn: &Icn) -> Result<Vec<ItfRequest>, StoreError> {
+        self.within(self.up()?.requests_of(icn)).await
     }
 }

@@ -3,6 +3,7 @@
 //! (`tests/api/store_conformance.rs`).
 
 mod alert;
+mod audit;
 mod bounded;
 mod model;
 mod postgres;
@@ -18,6 +19,10 @@ use itf_app::domain::{Icn, ItfType, Veteran};
 pub use alert::{
     Alert, AlertAction, AlertChange, AlertChannel, AlertCondition, AlertDelivery, ListedAlert,
     OldestPending, Paused, PERMANENT_FAILURE,
+};
+pub use audit::{
+    Acting, AuditAction, AuditEntry, DateDrift, NewAuditEntry, Repair, Repaired, RequestSnapshot,
+    SYSTEM,
 };
 pub use bounded::{AlwaysOpen, Bounded, Gate};
 pub use model::{
@@ -323,6 +328,38 @@ pub trait Store: Send + Sync + 'static {
 
     /// Since when the provider's circuit has been open; none when closed.
     async fn circuit_open_since(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Repairs a request as `acting` says, if its state allows, in one
+    /// transaction with its audit entry: a retry makes a new job (the
+    /// request keeps its `received_at`); a resolve records the ITF, ends
+    /// the request's jobs and owes `itf_confirmed`. Either resolves the
+    /// request's `needs_attention` alert.
+    async fn repair(
+        &self,
+        request_id: &str,
+        repair: Repair<'_>,
+        acting: &Acting<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Repaired, StoreError>;
+
+    /// Writes an entry to the audit log: a note, or a look at personal data.
+    async fn audit(&self, entry: &NewAuditEntry) -> Result<(), StoreError>;
+
+    /// The audit entries about a request, oldest first.
+    async fn audit_trail(&self, request_id: &str) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Requests in `state` received in `[from, until)`, oldest first, at
+    /// most `limit`.
+    async fn requests_in(
+        &self,
+        state: RequestState,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ItfRequest>, StoreError>;
+
+    /// A veteran's requests, newest first.
+    async fn requests_of(&self, icn: &Icn) -> Result<Vec<ItfRequest>, StoreError>;
 }
 
 /// Opens the store `DATABASE_URL` names, every call within

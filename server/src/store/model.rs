@@ -57,6 +57,13 @@ named! {
     }
 }
 
+impl RequestState {
+    /// `pending` and `needs_attention`: at most one per veteran and type.
+    pub fn is_open(self) -> bool {
+        self != Self::Active
+    }
+}
+
 named! {
     /// Where a job stands.
     pub enum JobState {

@@ -20,16 +20,18 @@ use super::alert::{
     alert_reference, delivery_status_alert, failed_delivery_alert, oldest_pending, AlertRow,
     ListedAlertRow, ALERT_COLUMNS,
 };
+use super::audit::AuditRow;
 use super::model::{
     ensure_itf_payload, millis, provider_date, AttemptRow, ClaimedRow, MailboxRow, OutboxRow,
     ProviderRecordRow, RequestRow, SessionRow, CLAIMED_COLUMNS, JOB_COUNTS_QUERY, OUTBOX_COLUMNS,
     REQUEST_COLUMNS,
 };
 use super::{
-    Alert, AlertAction, AlertChannel, AlertDelivery, Attempt, BudgetAnswer, BudgetClaim,
-    CircuitState, ClaimedJob, ConfirmedItf, Delivery, Intake, ItfRequest, JobCounts, JobOutcome,
-    ListedAlert, MailboxEntry, MessageKind, NewRequest, OldestPending, OutboxItem, OutboxMessage,
-    ProviderRecord, RequestState, Session, Store, StoreError, ACQUIRE_TIMEOUT,
+    Acting, Alert, AlertAction, AlertChannel, AlertDelivery, Attempt, AuditEntry, BudgetAnswer,
+    BudgetClaim, CircuitState, ClaimedJob, ConfirmedItf, Delivery, Intake, ItfRequest, JobCounts,
+    JobOutcome, ListedAlert, MailboxEntry, MessageKind, NewAuditEntry, NewRequest, OldestPending,
+    OutboxItem, OutboxMessage, ProviderRecord, Repair, Repaired, RequestState, Session, Store,
+    StoreError, ACQUIRE_TIMEOUT,
 };
 use crate::session_token::SessionTokenHash;
 
@@ -163,6 +165,29 @@ async fn record_of(
     .transpose()
 }
 
+/// Queues an `ensure_itf` job for the request, due at `run_at` and ordered
+/// by the request's `received_at`.
+async fn queue_job(
+    tx: &mut Tx<'_>,
+    request_id: &str,
+    run_at: DateTime<Utc>,
+    received_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, request_id, payload, state, run_at, received_at,
+             created_at, updated_at)
+         VALUES (?1, 'ensure_itf', ?2, ?3, 'queued', ?4, ?5, ?4, ?4)",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(request_id)
+    .bind(ensure_itf_payload(request_id))
+    .bind(Time(run_at))
+    .bind(Time(received_at))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 async fn insert_request(tx: &mut Tx<'_>, new: &NewRequest<'_>) -> Result<bool, StoreError> {
     let id = uuid::Uuid::new_v4().to_string();
     let inserted = sqlx::query(
@@ -184,17 +209,7 @@ async fn insert_request(tx: &mut Tx<'_>, new: &NewRequest<'_>) -> Result<bool, S
     .rows_affected()
         == 1;
     if inserted {
-        sqlx::query(
-            "INSERT INTO jobs (id, kind, request_id, payload, state, run_at, received_at,
-                 created_at, updated_at)
-             VALUES (?1, 'ensure_itf', ?2, ?3, 'queued', ?4, ?4, ?4, ?4)",
-        )
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(&id)
-        .bind(ensure_itf_payload(&id))
-        .bind(Time(new.received_at))
-        .execute(&mut **tx)
-        .await?;
+        queue_job(tx, &id, new.received_at, new.received_at).await?;
     }
     Ok(inserted)
 }
@@ -250,6 +265,101 @@ async fn upsert_active(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Owes the veteran a message about the request, once per kind, within
+/// `tx`: only to a veteran who was shown the request as pending.
+async fn owe_message(
+    tx: &mut Tx<'_>,
+    kind: MessageKind,
+    request_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+        "INSERT INTO outbox (reference, kind, request_id, state, attempts, run_at, created_at)
+         SELECT ?1, ?2, id, 'pending', 0, {NOW}, ?3 FROM itf_requests
+         WHERE id = ?4 AND shown_pending
+         ON CONFLICT (reference) DO NOTHING"
+    ))
+    .bind(kind.reference(request_id))
+    .bind(kind.as_str())
+    .bind(Time(now))
+    .bind(request_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Writes an audit entry within `tx`.
+async fn insert_audit(tx: &mut Tx<'_>, entry: &NewAuditEntry) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, operator, role, action, request_id, reason, before, after)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .bind(Time(entry.at))
+    .bind(&entry.operator)
+    .bind(entry.role.as_str())
+    .bind(entry.action.as_str())
+    .bind(&entry.request_id)
+    .bind(&entry.reason)
+    .bind(&entry.before)
+    .bind(&entry.after)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Puts a request back to pending with a new job, due now and ordered by
+/// the request's own `received_at`.
+async fn requeue(
+    tx: &mut Tx<'_>,
+    request: &ItfRequest,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE itf_requests SET state = 'pending', updated_at = ?2 WHERE id = ?1")
+        .bind(&request.id)
+        .bind(Time(now))
+        .execute(&mut **tx)
+        .await?;
+    queue_job(tx, &request.id, now, request.received_at).await
+}
+
+/// Closes a request as active with `itf`, ends its jobs and owes the
+/// veteran `itf_confirmed`.
+async fn close_active(
+    tx: &mut Tx<'_>,
+    request_id: &str,
+    itf: &ConfirmedItf,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE itf_requests SET state = 'active', provider_itf_id = ?2, creation_date = ?3,
+             expiration_date = ?4, last_error = NULL, updated_at = ?5
+         WHERE id = ?1",
+    )
+    .bind(request_id)
+    .bind(&itf.id)
+    .bind(provider_date(itf.creation_date))
+    .bind(provider_date(itf.expiration_date))
+    .bind(Time(now))
+    .execute(&mut **tx)
+    .await?;
+    record_confirmed(tx, request_id, Some(itf), now).await?;
+    let ended = sqlx::query(
+        "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_token = NULL,
+             lease_expires_at = NULL, updated_at = ?2
+         WHERE request_id = ?1 AND state <> 'done'",
+    )
+    .bind(request_id)
+    .bind(Time(now))
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    sqlx::query("UPDATE job_totals SET jobs = jobs + ?1 WHERE state = 'done'")
+        .bind(i64::try_from(ended).unwrap_or(i64::MAX))
+        .execute(&mut **tx)
+        .await?;
+    owe_message(tx, MessageKind::ItfConfirmed, request_id, now).await
 }
 
 /// Opens or resolves an alert and writes the change's delivery, within
@@ -540,19 +650,7 @@ impl Store for SqliteStore {
         .await?;
         record_confirmed(&mut tx, &request_id, request.itf, now).await?;
         if let Some(kind) = update.message {
-            // Owed only to a veteran who was shown the request as pending.
-            sqlx::query(&format!(
-                "INSERT INTO outbox (reference, kind, request_id, state, attempts, run_at, created_at)
-                 SELECT ?1, ?2, id, 'pending', 0, {NOW}, ?3 FROM itf_requests
-                 WHERE id = ?4 AND shown_pending
-                 ON CONFLICT (reference) DO NOTHING"
-            ))
-            .bind(kind.reference(&request_id))
-            .bind(kind.as_str())
-            .bind(Time(now))
-            .bind(&request_id)
-            .execute(&mut *tx)
-            .await?;
+            owe_message(&mut tx, kind, &request_id, now).await?;
         }
         if update.opens_needs_attention {
             set_alert_in(&mut tx, &Alert::needs_attention(&request_id), true, now).await?;
@@ -979,5 +1077,84 @@ impl Store for SqliteStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(since.map(DateTime::from))
+    }
+
+    async fn repair(
+        &self,
+        request_id: &str,
+        repair: Repair<'_>,
+        acting: &Acting<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Repaired, StoreError> {
+        // The one writer connection orders this against every other write.
+        let mut tx = self.writer.begin().await?;
+        let Some(before) = request_by_id(&mut *tx, request_id).await? else {
+            return Ok(Repaired::NotFound);
+        };
+        if !repair.allowed_in(before.state) {
+            return Ok(Repaired::NotAllowed(before.state));
+        }
+        match repair {
+            Repair::Retry => requeue(&mut tx, &before, now).await?,
+            Repair::Resolve(itf) => close_active(&mut tx, request_id, itf, now).await?,
+        }
+        set_alert_in(&mut tx, &Alert::needs_attention(request_id), false, now).await?;
+        let after = request_by_id(&mut *tx, request_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("request {request_id} vanished")))?;
+        let entry = NewAuditEntry::change(acting, repair.action(), &before, &after, now);
+        insert_audit(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(Repaired::Done(Box::new(after)))
+    }
+
+    async fn audit(&self, entry: &NewAuditEntry) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        insert_audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn audit_trail(&self, request_id: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query_as::<_, AuditRow<Time>>(
+            "SELECT id, at, operator, role, action, request_id, reason, before, after
+             FROM audit_log WHERE request_id = ?1 ORDER BY id",
+        )
+        .bind(request_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(AuditEntry::try_from).collect()
+    }
+
+    async fn requests_in(
+        &self,
+        state: RequestState,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ItfRequest>, StoreError> {
+        let rows = sqlx::query_as::<_, RequestRow<Time>>(&format!(
+            "SELECT {REQUEST_COLUMNS} FROM itf_requests
+             WHERE state = ?1 AND received_at >= ?2 AND received_at < ?3
+             ORDER BY received_at, id LIMIT ?4"
+        ))
+        .bind(state.as_str())
+        .bind(Time(from))
+        .bind(Time(until))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(ItfRequest::try_from).collect()
+    }
+
+    async fn requests_of(&self, icn: &Icn) -> Result<Vec<ItfRequest>, StoreError> {
+        let rows = sqlx::query_as::<_, RequestRow<Time>>(&format!(
+            "SELECT {REQUEST_COLUMNS} FROM itf_requests WHERE icn = ?1
+             ORDER BY received_at DESC, id"
+        ))
+        .bind(icn.expose())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(ItfRequest::try_from).collect()
     }
 }

@@ -24,4 +24,5 @@ mod provider_answers;
 mod provider_logs;
 mod recovery;
 mod store_conformance;
+mod store_repairs;
 mod va_notify;

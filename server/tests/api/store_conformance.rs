@@ -15,14 +15,17 @@ use itf_server::store::{
 };
 
 /// Both databases keep microseconds.
-fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     Utc::now()
         .duration_trunc(Duration::microseconds(1))
         .expect("truncation to microseconds")
 }
 
 /// The messages of what the outbox has due, claimed for `lease`.
-async fn messages(store: &Arc<dyn Store>, lease: std::time::Duration) -> Vec<OutboxMessage> {
+pub(crate) async fn messages(
+    store: &Arc<dyn Store>,
+    lease: std::time::Duration,
+) -> Vec<OutboxMessage> {
     let claimed = store.claim_outbox(lease, 10, true).await.unwrap();
     claimed
         .into_iter()
@@ -34,7 +37,7 @@ async fn messages(store: &Arc<dyn Store>, lease: std::time::Duration) -> Vec<Out
 }
 
 /// The alert changes of what the outbox has due; messages wait.
-async fn alerts(store: &Arc<dyn Store>) -> Vec<AlertDelivery> {
+pub(crate) async fn alerts(store: &Arc<dyn Store>) -> Vec<AlertDelivery> {
     let claimed = store.claim_outbox(LEASE, 10, false).await.unwrap();
     claimed
         .into_iter()
@@ -197,11 +200,11 @@ async fn many_sessions_can_be_written_at_once(store: Arc<dyn Store>) {
     }
 }
 
-fn veteran(user: &str) -> Veteran {
+pub(crate) fn veteran(user: &str) -> Veteran {
     test_veteran(user).expect("a test user")
 }
 
-fn new_request(veteran: &Veteran, received_at: DateTime<Utc>) -> NewRequest<'_> {
+pub(crate) fn new_request(veteran: &Veteran, received_at: DateTime<Utc>) -> NewRequest<'_> {
     NewRequest {
         veteran,
         itf_type: ItfType::Compensation,
@@ -211,7 +214,7 @@ fn new_request(veteran: &Veteran, received_at: DateTime<Utc>) -> NewRequest<'_> 
     }
 }
 
-fn confirmed() -> ConfirmedItf {
+pub(crate) fn confirmed() -> ConfirmedItf {
     ConfirmedItf {
         id: "200001".to_owned(),
         creation_date: "2026-03-16T19:15:21.000-05:00".parse().unwrap(),
@@ -220,14 +223,29 @@ fn confirmed() -> ConfirmedItf {
 }
 
 /// The open request an intake found or made, and whether it made it.
-fn open(intake: Intake) -> (ItfRequest, bool) {
+pub(crate) fn open(intake: Intake) -> (ItfRequest, bool) {
     match intake {
         Intake::Open { request, created } => (request, created),
         Intake::Active { .. } => panic!("expected an open request, got {intake:?}"),
     }
 }
 
-const LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+/// A request the provider refused for good, received `ago`.
+pub(crate) async fn needing_attention(store: &Arc<dyn Store>, user: &str, ago: Duration) -> String {
+    let vet = veteran(user);
+    let (request, _) = open(store.intake(&new_request(&vet, now() - ago)).await.unwrap());
+    let job = store.claim_jobs("a", LEASE, 1).await.unwrap().remove(0);
+    let refused = JobOutcome::NeedsAttention {
+        error: "veteran not found".to_owned(),
+    };
+    assert!(store
+        .finish_job(&job.id, &job.lease_token, now(), &refused)
+        .await
+        .unwrap());
+    request.id
+}
+
+pub(crate) const LEASE: std::time::Duration = std::time::Duration::from_secs(60);
 /// A lease short enough to run out within a test.
 const SHORT_LEASE: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -567,16 +585,7 @@ async fn a_confirmation_owes_one_message_delivered_at_least_once(store: Arc<dyn 
 }
 
 async fn a_refusal_owes_a_message_and_a_request_never_shown_pending_none(store: Arc<dyn Store>) {
-    let vet = veteran("load-20");
-    store.intake(&new_request(&vet, now())).await.unwrap();
-    let job = store.claim_jobs("a", LEASE, 1).await.unwrap().remove(0);
-    let refused = JobOutcome::NeedsAttention {
-        error: "veteran not found".to_owned(),
-    };
-    assert!(store
-        .finish_job(&job.id, &job.lease_token, now(), &refused)
-        .await
-        .unwrap());
+    needing_attention(&store, "load-20", Duration::zero()).await;
     let claimed = messages(&store, LEASE).await;
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].kind, MessageKind::ItfNeedsAttention);
@@ -941,30 +950,7 @@ async fn an_undeliverable_message_opens_an_alert(store: Arc<dyn Store>) {
         .unwrap());
 }
 
-macro_rules! conformance {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let db = crate::support::TestDb::sqlite();
-                    super::$case(db.store().await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $case() {
-                    let db = crate::support::TestDb::postgres().await;
-                    super::$case(db.store().await).await;
-                }
-            )*
-        }
-    };
-}
-
-conformance!(
+crate::support::conformance!(
     migrations_can_run_again,
     a_session_reads_back_as_written,
     an_unknown_token_finds_nothing,

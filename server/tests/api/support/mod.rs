@@ -344,3 +344,29 @@ pub fn client() -> reqwest::Client {
         .build()
         .expect("an HTTP client")
 }
+
+/// Runs each case, an `async fn(Arc<dyn Store>)`, against SQLite and
+/// against PostgreSQL, each on a fresh database.
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let db = crate::support::TestDb::sqlite();
+                    super::$case(db.store().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let db = crate::support::TestDb::postgres().await;
+                    super::$case(db.store().await).await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use conformance;
