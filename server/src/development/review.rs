@@ -55,17 +55,8 @@ pub async fn set_mode(
         title: "Simulator not in this app",
         detail: "This app uses a standalone simulator; set its mode with PUT /_sim/lighthouse/mode there.",
     })?;
-    let update = ModeUpdate {
-        mode: form.mode,
-        failure_rate: None,
-        delay_ms: None,
-        retry_after_seconds: None,
-        quota_per_minute: None,
-        token_ttl_seconds: None,
-        create_on_receipt: None,
-    };
     simulator
-        .set_mode(update)
+        .set_mode(ModeUpdate::only(form.mode))
         .map_err(|problem| ApiError::BadForm {
             title: "Invalid mode",
             detail: problem.into(),

@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use chrono::Utc;
-use itf_app::development::test_user_for_icn;
+use itf_app::development::{test_user_for_icn, test_veteran};
 use itf_app::domain::{Icn, ItfType};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use rand::Rng;
@@ -28,7 +28,7 @@ use serde_json::json;
 
 pub use keys::{DevelopmentKey, KeyError};
 pub use state::{ModeKind, ModeUpdate};
-use state::{Quota, Standing};
+use state::{Quota, SetStanding, Standing};
 
 use crate::provider::wire::{CreateBody, ErrorsBody, TokenBody};
 use crate::provider::{API_PATH, TOKEN_PATH};
@@ -92,6 +92,12 @@ pub fn router<S>(simulator: Arc<Simulator>) -> Router<S> {
         .route("/ledger", get(get_ledger).delete(delete_ledger))
         .route("/tokens", axum::routing::delete(revoke_tokens))
         .route("/pause", axum::routing::put(put_pause))
+        .route("/veterans/{user}", axum::routing::delete(reset_veteran))
+        .route(
+            "/veterans/{user}/standing",
+            axum::routing::put(put_standing),
+        )
+        .route("/veterans/{user}/itfs", post(post_out_of_band))
         .with_state(simulator)
 }
 
@@ -209,21 +215,24 @@ async fn post_itf(
     let response = match parsed {
         Err(refusal) => refusal.into_response(),
         Ok(itf_type) => {
-            let standing = state::standing(user.clone());
-            answer(&sim, &headers, Call::Post, |state| match &standing {
-                Standing::Known(user) => {
-                    Json(state.create(user, itf_type, Utc::now()).body(itf_type)).into_response()
+            answer(&sim, &headers, Call::Post, |state| {
+                match state.standing(user.clone()) {
+                    Standing::Known(user) => {
+                        let at = Utc::now()
+                            + chrono::Duration::seconds(state.mode.creation_offset_seconds);
+                        Json(state.create(&user, itf_type, at).body(itf_type)).into_response()
+                    }
+                    Standing::Rejected => errors(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "Unprocessable Entity",
+                        "The veteran's record could not be validated for an Intent to File.",
+                    ),
+                    Standing::Unknown => errors(
+                        StatusCode::NOT_FOUND,
+                        "Resource not found",
+                        "Veteran ID not found",
+                    ),
                 }
-                Standing::Rejected => errors(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "Unprocessable Entity",
-                    "The veteran's record could not be validated for an Intent to File.",
-                ),
-                Standing::Unknown => errors(
-                    StatusCode::NOT_FOUND,
-                    "Resource not found",
-                    "Veteran ID not found",
-                ),
             })
             .await
         }
@@ -442,7 +451,7 @@ async fn put_mode(Extract(sim): Sim, body: Bytes) -> Response {
                 "Unknown mode",
                 &format!(
                     "{error}. Send {{\"mode\":\"up|down|maintenance|slow|flaky|throttled|auth_rejected\"}} \
-                     with optional failure_rate, delay_ms, retry_after_seconds, quota_per_minute, token_ttl_seconds, create_on_receipt."
+                     with optional failure_rate, delay_ms, retry_after_seconds, quota_per_minute, token_ttl_seconds, create_on_receipt, creation_offset_seconds."
                 ),
             )
         }
@@ -455,6 +464,75 @@ async fn put_mode(Extract(sim): Sim, body: Bytes) -> Response {
         }
         Err(problem) => errors(StatusCode::BAD_REQUEST, "Invalid mode parameter", problem),
     }
+}
+
+/// The refusal of a user who is not one of the made-up test users: only
+/// they exist here.
+fn not_a_test_user(user: &str) -> Option<Response> {
+    test_veteran(user).is_err().then(|| {
+        errors(
+            StatusCode::NOT_FOUND,
+            "Unknown test user",
+            "Name a test user, such as vet-no-itf or load-1.",
+        )
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StandingUpdate {
+    standing: SetStanding,
+}
+
+/// `PUT /veterans/{user}/standing`: the provider knows the user, does not,
+/// or rejects their ITFs, from now on.
+async fn put_standing(Extract(sim): Sim, Path(user): Path<String>, body: Bytes) -> Response {
+    if let Some(refused) = not_a_test_user(&user) {
+        return refused;
+    }
+    let Ok(update) = serde_json::from_slice::<StandingUpdate>(&body) else {
+        return errors(
+            StatusCode::BAD_REQUEST,
+            "Unknown standing",
+            "Send {\"standing\":\"known|unknown|rejected\"}.",
+        );
+    };
+    sim.state().set_standing(&user, update.standing);
+    tracing::info!(%user, standing = ?update.standing, "simulator standing changed");
+    Json(json!({"user": user, "standing": update.standing})).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutOfBand {
+    #[serde(rename = "type")]
+    itf_type: ItfType,
+}
+
+/// `POST /veterans/{user}/itfs`: an active ITF made for the user some other
+/// way (by phone, say), dated now.
+async fn post_out_of_band(Extract(sim): Sim, Path(user): Path<String>, body: Bytes) -> Response {
+    if let Some(refused) = not_a_test_user(&user) {
+        return refused;
+    }
+    let Ok(made) = serde_json::from_slice::<OutOfBand>(&body) else {
+        return errors(
+            StatusCode::BAD_REQUEST,
+            "Unknown ITF type",
+            "Send {\"type\":\"compensation|pension|survivor\"}.",
+        );
+    };
+    let itf = sim.state().create(&user, made.itf_type, Utc::now());
+    (StatusCode::CREATED, Json(itf.body(made.itf_type))).into_response()
+}
+
+/// `DELETE /veterans/{user}`: forgets the user's ITFs, calls and standing.
+async fn reset_veteran(Extract(sim): Sim, Path(user): Path<String>) -> Response {
+    if let Some(refused) = not_a_test_user(&user) {
+        return refused;
+    }
+    sim.state().reset(&user);
+    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn get_ledger(Extract(sim): Sim) -> Response {

@@ -44,7 +44,18 @@ pub struct Mode {
     /// after `delay_ms`: a request in flight whose work is done.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub create_on_receipt: bool,
+    /// Added to the creation time of each ITF made from then on: an ITF
+    /// dated later than it was asked for, on demand.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub creation_offset_seconds: i64,
 }
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// The longest `creation_offset_seconds`, either way: a year.
+const MAX_CREATION_OFFSET: i64 = 366 * 24 * 3600;
 
 /// `PUT /mode`: the mode, and any parameters to change with it; those left
 /// out keep their values.
@@ -58,6 +69,23 @@ pub struct ModeUpdate {
     pub quota_per_minute: Option<u32>,
     pub token_ttl_seconds: Option<u64>,
     pub create_on_receipt: Option<bool>,
+    pub creation_offset_seconds: Option<i64>,
+}
+
+impl ModeUpdate {
+    /// The mode alone: every parameter keeps its value.
+    pub fn only(mode: ModeKind) -> Self {
+        Self {
+            mode,
+            failure_rate: None,
+            delay_ms: None,
+            retry_after_seconds: None,
+            quota_per_minute: None,
+            token_ttl_seconds: None,
+            create_on_receipt: None,
+            creation_offset_seconds: None,
+        }
+    }
 }
 
 impl Mode {
@@ -70,6 +98,7 @@ impl Mode {
             quota_per_minute,
             token_ttl_seconds: 300,
             create_on_receipt: false,
+            creation_offset_seconds: 0,
         }
     }
 
@@ -86,6 +115,12 @@ impl Mode {
         if update.token_ttl_seconds == Some(0) {
             return Err("token_ttl_seconds must be at least 1");
         }
+        if update
+            .creation_offset_seconds
+            .is_some_and(|offset| offset.abs() > MAX_CREATION_OFFSET)
+        {
+            return Err("creation_offset_seconds is at most a year either way");
+        }
         self.mode = update.mode;
         self.failure_rate = update.failure_rate.unwrap_or(self.failure_rate);
         self.delay_ms = update.delay_ms.unwrap_or(self.delay_ms);
@@ -95,6 +130,9 @@ impl Mode {
         self.quota_per_minute = update.quota_per_minute.unwrap_or(self.quota_per_minute);
         self.token_ttl_seconds = update.token_ttl_seconds.unwrap_or(self.token_ttl_seconds);
         self.create_on_receipt = update.create_on_receipt.unwrap_or(self.create_on_receipt);
+        self.creation_offset_seconds = update
+            .creation_offset_seconds
+            .unwrap_or(self.creation_offset_seconds);
         Ok(())
     }
 }
@@ -156,6 +194,8 @@ pub struct State {
     tokens: HashMap<String, (String, Instant)>,
     quota: HashMap<String, VecDeque<Instant>>,
     next_id: u64,
+    /// Test users whose standing was set, overriding the default.
+    standings: HashMap<String, SetStanding>,
 }
 
 /// The quota's verdict on one call.
@@ -177,6 +217,7 @@ impl State {
             tokens: HashMap::new(),
             quota: HashMap::new(),
             next_id: 193_685,
+            standings: HashMap::new(),
         };
         let now = Utc::now();
         state.create(
@@ -344,12 +385,43 @@ pub enum Standing {
     Unknown,
 }
 
-pub fn standing(user: Option<String>) -> Standing {
-    match user {
-        Some(user) if user == "vet-unknown" => Standing::Unknown,
-        Some(user) if user == "vet-rejected" => Standing::Rejected,
-        Some(user) if test_veteran(&user).is_ok() => Standing::Known(user),
-        _ => Standing::Unknown,
+/// A standing set for a test user, as `PUT /veterans/{user}/standing`
+/// takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SetStanding {
+    Known,
+    Unknown,
+    Rejected,
+}
+
+impl State {
+    /// How the provider treats this user's POST: as set for them, else
+    /// `vet-unknown` unknown, `vet-rejected` rejected, other test users
+    /// known.
+    pub fn standing(&self, user: Option<String>) -> Standing {
+        let set = user.as_ref().and_then(|user| self.standings.get(user));
+        match (user, set) {
+            (Some(user), Some(SetStanding::Known)) => Standing::Known(user),
+            (Some(_), Some(SetStanding::Unknown)) => Standing::Unknown,
+            (Some(_), Some(SetStanding::Rejected)) => Standing::Rejected,
+            (Some(user), None) if user == "vet-unknown" => Standing::Unknown,
+            (Some(user), None) if user == "vet-rejected" => Standing::Rejected,
+            (Some(user), None) if test_veteran(&user).is_ok() => Standing::Known(user),
+            _ => Standing::Unknown,
+        }
+    }
+
+    pub fn set_standing(&mut self, user: &str, standing: SetStanding) {
+        self.standings.insert(user.to_owned(), standing);
+    }
+
+    /// Forgets a user's ITFs, calls and standing, as if never seen.
+    pub fn reset(&mut self, user: &str) {
+        self.standings.remove(user);
+        self.itfs.retain(|(owner, _), _| owner != user);
+        self.counts.retain(|(owner, _), _| owner != user);
+        self.calls.retain(|call| call.user != user);
     }
 }
 
@@ -396,6 +468,34 @@ mod tests {
             .is_none());
         assert!(state
             .active("vet-active-itf", ItfType::Pension, now)
+            .is_none());
+    }
+
+    #[test]
+    fn a_standing_set_for_a_user_wins_until_reset() {
+        let mut state = State::seeded(60);
+        assert!(matches!(
+            state.standing(Some("vet-unknown".to_owned())),
+            Standing::Unknown
+        ));
+        state.set_standing("vet-unknown", SetStanding::Known);
+        assert!(matches!(
+            state.standing(Some("vet-unknown".to_owned())),
+            Standing::Known(_)
+        ));
+        state.set_standing("load-1", SetStanding::Rejected);
+        assert!(matches!(
+            state.standing(Some("load-1".to_owned())),
+            Standing::Rejected
+        ));
+        state.create("load-1", ItfType::Compensation, Utc::now());
+        state.reset("load-1");
+        assert!(matches!(
+            state.standing(Some("load-1".to_owned())),
+            Standing::Known(_)
+        ));
+        assert!(state
+            .active("load-1", ItfType::Compensation, Utc::now())
             .is_none());
     }
 
