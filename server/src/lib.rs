@@ -11,6 +11,7 @@ pub mod messages;
 pub mod metrics;
 pub mod outbox;
 pub mod provider;
+pub mod report;
 pub mod session_token;
 pub mod store;
 pub mod telemetry;

@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use itf_server::config::{Config, Profile};
+use itf_server::report::{self, Days};
 use itf_server::{telemetry, Application, StandaloneSimulator};
 
 /// ITF Async: records a veteran's Intent to File request at once and
@@ -21,6 +22,11 @@ enum Command {
     Migrate,
     /// Run the simulator of the Lighthouse API on its own. Point apps at it
     /// with LIGHTHOUSE_BASE_URL=http://HOST:PORT/_sim/lighthouse.
+    /// Print a report from the database DATABASE_URL names.
+    Report {
+        #[command(subcommand)]
+        report: Report,
+    },
     Simulator {
         /// Where to listen.
         #[arg(long, default_value = "127.0.0.1:3100")]
@@ -28,6 +34,22 @@ enum Command {
         /// Calls each client may make in a rolling minute before a 429.
         #[arg(long, default_value_t = itf_server::development::simulator::DEFAULT_QUOTA_PER_MINUTE)]
         quota_per_minute: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum Report {
+    /// Requests whose ITF the provider dated on a later Eastern Time day
+    /// than we received them. Carries ICNs; the reading is audited.
+    DateDrift {
+        /// The first Eastern Time day the requests were received on.
+        #[arg(long)]
+        since: chrono::NaiveDate,
+        /// The last day, included; today when left out.
+        #[arg(long)]
+        until: Option<chrono::NaiveDate>,
+        #[arg(long, value_enum, default_value_t = report::Format::Csv)]
+        format: report::Format,
     },
 }
 
@@ -51,6 +73,7 @@ async fn main() -> ExitCode {
             addr,
             quota_per_minute,
         } => simulate(addr, quota_per_minute, &config).await,
+        Command::Report { report } => return print_report(report, &config).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -63,6 +86,32 @@ async fn main() -> ExitCode {
         Err(error) => {
             tracing::error!(%error, "itf-async stopped");
             eprintln!("itf-async: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn print_report(report: Report, config: &Config) -> ExitCode {
+    let Report::DateDrift {
+        since,
+        until,
+        format,
+    } = report;
+    let days = match until {
+        Some(until) => Days::new(since, until),
+        None => Days::since(since, chrono::Utc::now()),
+    };
+    let printed = match days {
+        Ok(days) => report::from_the_command_line(config, days, format).await,
+        Err(error) => Err(error),
+    };
+    match printed {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("itf-async report: {error}");
             ExitCode::FAILURE
         }
     }

@@ -11,5 +11,5 @@ pub use icn::{Icn, InvalidIcn};
 pub use itf_type::{ItfType, UnknownItfType};
 pub use operator::{Operator, OperatorRole, UnknownOperatorRole};
 pub use panel::{ItfPanel, PanelState};
-pub use time::{eastern_date, eastern_day, eastern_time};
+pub use time::{eastern_date, eastern_day, eastern_midnight, eastern_time};
 pub use veteran::{Veteran, VeteranName};

@@ -13,6 +13,15 @@ pub fn eastern_day<Tz: TimeZone>(at: &DateTime<Tz>) -> NaiveDate {
     at.with_timezone(&New_York).date_naive()
 }
 
+/// The instant an Eastern Time day begins.
+pub fn eastern_midnight(day: NaiveDate) -> DateTime<Utc> {
+    let midnight = day.and_time(chrono::NaiveTime::MIN);
+    New_York
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map_or_else(|| midnight.and_utc(), |at| at.with_timezone(&Utc))
+}
+
 /// A time of day in Eastern Time: "3:05 p.m. ET".
 pub fn eastern_time(at: DateTime<Utc>) -> String {
     let local = at.with_timezone(&New_York);
@@ -44,6 +53,20 @@ mod tests {
             NaiveDate::from_ymd_opt(2026, 3, 16).unwrap()
         );
         assert_eq!(eastern_day(&central), eastern_day(&late));
+    }
+
+    #[test]
+    fn an_eastern_day_begins_at_its_own_midnight() {
+        let summer = NaiveDate::from_ymd_opt(2026, 3, 16).unwrap();
+        assert_eq!(
+            eastern_midnight(summer),
+            "2026-03-16T04:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+        let winter = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+        assert_eq!(
+            eastern_midnight(winter),
+            "2026-01-05T05:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
     }
 
     #[test]

@@ -323,6 +323,10 @@ impl Store for Bounded {
         self.within(self.up()?.audit_trail(request_id)).await
     }
 
+    async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        self.within(self.up()?.recent_audit(limit)).await
+    }
+
     async fn requests_in(
         &self,
         state: RequestState,

@@ -348,6 +348,9 @@ pub trait Store: Send + Sync + 'static {
     /// The audit entries about a request, oldest first.
     async fn audit_trail(&self, request_id: &str) -> Result<Vec<AuditEntry>, StoreError>;
 
+    /// The newest `limit` entries of the audit log, newest first.
+    async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+
     /// Requests in `state` received in `[from, until)`, oldest first, at
     /// most `limit`.
     async fn requests_in(

@@ -1126,6 +1126,17 @@ impl Store for SqliteStore {
         rows.into_iter().map(AuditEntry::try_from).collect()
     }
 
+    async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query_as::<_, AuditRow<Time>>(
+            "SELECT id, at, operator, role, action, request_id, reason, before, after
+             FROM audit_log ORDER BY id DESC LIMIT ?1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(AuditEntry::try_from).collect()
+    }
+
     async fn requests_in(
         &self,
         state: RequestState,

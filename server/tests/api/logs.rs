@@ -3,14 +3,13 @@
 //! intake and a worker turn, writes neither the veteran's ICN nor their
 //! name anywhere in its output.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use itf_app::development::test_veteran;
 use reqwest::StatusCode;
-use serde_json::Value;
 
-use crate::support::client;
 use crate::support::process::AppProcess;
+use crate::support::{client, until_active};
 
 #[tokio::test]
 async fn trace_logs_of_a_look_up_an_intake_and_a_turn_hold_no_icn_or_name() {
@@ -20,7 +19,6 @@ async fn trace_logs_of_a_look_up_an_intake_and_a_turn_hold_no_icn_or_name() {
     let mut app = AppProcess::start(&database, &[("RUST_LOG", "trace")], Some(&output)).await;
     let base = app.base.clone();
     let browser = client();
-    let started = Instant::now();
     let signed_in = browser
         .post(format!("{base}/sign-in/mock"))
         .form(&[("user", "vet-no-itf")])
@@ -30,21 +28,7 @@ async fn trace_logs_of_a_look_up_an_intake_and_a_turn_hold_no_icn_or_name() {
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
     let page = browser.get(format!("{base}/")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
-    loop {
-        let listed: Value = browser
-            .get(format!("{base}/v0/intent_to_file"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if listed["data"]["attributes"]["intent_to_file"][0]["status"] == "active" {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(30), "{listed}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    until_active(&browser, &base, Duration::from_secs(30)).await;
     app.kill();
 
     let text = std::fs::read_to_string(&output).unwrap();

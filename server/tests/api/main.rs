@@ -23,6 +23,7 @@ mod provider;
 mod provider_answers;
 mod provider_logs;
 mod recovery;
+mod remediation;
 mod store_conformance;
 mod store_repairs;
 mod va_notify;

@@ -345,6 +345,30 @@ pub fn client() -> reqwest::Client {
         .expect("an HTTP client")
 }
 
+/// Waits until a signed-in veteran's look-up at `base` shows their ITF
+/// active, for at most `limit`.
+pub async fn until_active(veteran: &reqwest::Client, base: &str, limit: Duration) {
+    let started = std::time::Instant::now();
+    loop {
+        let listed: serde_json::Value = veteran
+            .get(format!("{base}/v0/intent_to_file"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if listed["data"]["attributes"]["intent_to_file"][0]["status"] == "active" {
+            return;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "not active within {limit:?}: {listed}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Runs each case, an `async fn(Arc<dyn Store>)`, against SQLite and
 /// against PostgreSQL, each on a fresh database.
 macro_rules! conformance {
