@@ -154,6 +154,22 @@ impl Fence for ForPeople {
     }
 }
 
+/// The fence of a call the worker makes outside a job (the recheck of
+/// requests that need attention): paced as the worker is.
+pub struct ForWorker(pub Arc<Budget>);
+
+#[async_trait::async_trait]
+impl Fence for ForWorker {
+    async fn admit(&self, _route: &'static str) -> Option<Instant> {
+        self.0.for_worker().await;
+        Some(Instant::now() + Duration::from_secs(3600))
+    }
+
+    async fn answered(&self, limits: RateLimits) {
+        self.0.correct(limits).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -273,6 +273,7 @@ fn worker_for(
             heartbeat: config.worker.heartbeat,
             call_timeout: config.provider.timeouts.total,
             poll: Duration::from_secs(1),
+            recheck_every: config.worker.recheck_every,
         },
         wake,
     ))

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::reader::{Reader, SECONDS};
+use super::reader::{Reader, HOURS, SECONDS};
 
 #[derive(Debug, Clone, Copy)]
 pub struct WorkerConfig {
@@ -15,6 +15,8 @@ pub struct WorkerConfig {
     pub lease: Duration,
     /// How often a turn under way renews its lease.
     pub heartbeat: Duration,
+    /// How often every request that needs attention is asked about again.
+    pub recheck_every: Duration,
 }
 
 pub fn read(reader: &mut Reader<'_>) -> WorkerConfig {
@@ -42,6 +44,12 @@ pub fn read(reader: &mut Reader<'_>) -> WorkerConfig {
             Duration::from_secs(5),
             SECONDS,
             1..=600,
+        ),
+        recheck_every: reader.duration(
+            "ITF_NEEDS_ATTENTION_RECHECK_HOURS",
+            Duration::from_secs(24 * 3600),
+            HOURS,
+            1..=24 * 30,
         ),
     }
 }

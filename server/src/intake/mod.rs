@@ -18,7 +18,10 @@ use crate::budget::{Budget, ForPeople};
 use crate::circuit::{Circuit, LookupPass};
 use crate::metrics;
 use crate::provider::{Fenced, LighthouseClient, Outcome};
-use crate::store::{ConfirmedItf, Intake, ItfRequest, NewRequest, RequestState, Store, StoreError};
+use crate::store::{
+    Acting, ConfirmedItf, Intake, ItfRequest, NewRequest, Repair, Repaired, RequestState, Store,
+    StoreError,
+};
 
 /// What a veteran is told about their ITF of a type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +84,12 @@ impl IntakeService {
         itf_type: ItfType,
     ) -> Result<ItfStatus, StoreError> {
         if let Some(open) = self.open_request(veteran, itf_type).await? {
+            if open.state == RequestState::NeedsAttention {
+                if let Some(found) = self.found_active(&open).await? {
+                    metrics::lookup("active");
+                    return Ok(found);
+                }
+            }
             metrics::lookup("open_request");
             return Ok(ItfStatus::Open(open));
         }
@@ -125,6 +134,35 @@ impl IntakeService {
                 Ok(status)
             }
         }
+    }
+
+    /// A request that needs attention is not left so for ever: the look-up
+    /// still asks the provider (within its budget), and an active ITF it
+    /// shows, made some other way, closes the request as active, on the
+    /// record.
+    async fn found_active(&self, open: &ItfRequest) -> Result<Option<ItfStatus>, StoreError> {
+        if self.circuit.lookup_pass().await != LookupPass::Ask {
+            return Ok(None);
+        }
+        let veteran = Veteran {
+            user_id: open.user_id.clone(),
+            name: open.veteran_name.clone(),
+            icn: open.icn.clone(),
+        };
+        let Some(Outcome::Active(itf)) = self.ask(&veteran, open.itf_type).await else {
+            return Ok(None);
+        };
+        let itf = ConfirmedItf::from(&itf);
+        let closed = self
+            .store
+            .repair(
+                &open.id,
+                Repair::FoundActive(&itf),
+                &Acting::found_active(),
+                Utc::now(),
+            )
+            .await?;
+        Ok(matches!(closed, Repaired::Done(_)).then_some(ItfStatus::Active { itf, as_of: None }))
     }
 
     /// One GET within the look-up's time; running out of it counts, for

@@ -108,6 +108,24 @@ pub struct AuditEntry {
 /// The account the service acts under in the audit log.
 pub const SYSTEM: &str = "system";
 
+/// The service itself, as the audit log names it when it acts on its own.
+static SYSTEM_OPERATOR: std::sync::LazyLock<Operator> = std::sync::LazyLock::new(|| Operator {
+    id: SYSTEM.to_owned(),
+    role: OperatorRole::Admin,
+});
+
+impl Acting<'static> {
+    /// The service closing a request that needed attention because the
+    /// provider showed an active ITF for it.
+    pub fn found_active() -> Self {
+        Self {
+            operator: &SYSTEM_OPERATOR,
+            reason: "the provider shows an active ITF for this veteran and type, \
+                     made some other way",
+        }
+    }
+}
+
 /// What a repair came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Repaired {
@@ -125,13 +143,16 @@ pub enum Repair<'a> {
     Retry,
     /// Active with this ITF, recorded by hand.
     Resolve(&'a ConfirmedItf),
+    /// Active with this ITF, which the provider showed for a request that
+    /// needed attention: made some other way (by phone, say).
+    FoundActive(&'a ConfirmedItf),
 }
 
 impl Repair<'_> {
     /// Whether a request in `state` may be repaired so.
     pub fn allowed_in(self, state: RequestState) -> bool {
         match self {
-            Self::Retry => state == RequestState::NeedsAttention,
+            Self::Retry | Self::FoundActive(_) => state == RequestState::NeedsAttention,
             Self::Resolve(_) => state.is_open(),
         }
     }
@@ -140,6 +161,7 @@ impl Repair<'_> {
         match self {
             Self::Retry => AuditAction::Retry,
             Self::Resolve(_) => AuditAction::Resolve,
+            Self::FoundActive(_) => AuditAction::FoundActive,
         }
     }
 }

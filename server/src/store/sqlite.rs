@@ -1096,7 +1096,9 @@ impl Store for SqliteStore {
         }
         match repair {
             Repair::Retry => requeue(&mut tx, &before, now).await?,
-            Repair::Resolve(itf) => close_active(&mut tx, request_id, itf, now).await?,
+            Repair::Resolve(itf) | Repair::FoundActive(itf) => {
+                close_active(&mut tx, request_id, itf, now).await?;
+            }
         }
         set_alert_in(&mut tx, &Alert::needs_attention(request_id), false, now).await?;
         let after = request_by_id(&mut *tx, request_id)

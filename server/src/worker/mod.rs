@@ -3,6 +3,7 @@
 
 mod backoff;
 mod lease;
+mod recheck;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,6 +36,8 @@ pub struct WorkerSettings {
     pub call_timeout: Duration,
     /// How often to look for due jobs when nothing wakes the worker.
     pub poll: Duration,
+    /// How often every request that needs attention is asked about again.
+    pub recheck_every: Duration,
 }
 
 /// A 404 for the veteran seen this recently lets a first attempt go
@@ -134,6 +137,7 @@ impl Worker {
         let slots = Arc::new(Semaphore::new(self.settings.concurrency));
         let mut turns: JoinSet<Credentials> = JoinSet::new();
         let mut heard = Heard::default();
+        let recheck = tokio::spawn(self.clone().recheck(stop.clone()));
         tracing::info!(concurrency = self.settings.concurrency, "worker started");
         while !*stop.borrow() {
             while let Some(done) = turns.try_join_next() {
@@ -181,6 +185,7 @@ impl Worker {
             "worker stopping; finishing turns under way"
         );
         while turns.join_next().await.is_some() {}
+        let _ = recheck.await;
     }
 
     /// Resolves the alert that the worker paused once the provider accepts

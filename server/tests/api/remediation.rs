@@ -8,7 +8,9 @@ use itf_app::development::test_veteran;
 use itf_app::domain::eastern_day;
 use itf_app::domain::ItfType::{Compensation, Pension};
 use itf_server::provider::Outcome;
-use itf_server::store::AuditAction;
+use std::sync::Arc;
+
+use itf_server::store::{AuditAction, RequestState, Store, SYSTEM};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -166,4 +168,101 @@ async fn an_itf_the_provider_dates_a_day_later_is_on_the_date_drift_report() {
     assert!(readings
         .iter()
         .all(|e| e.entry.operator == "command line (remediation-test)"));
+}
+
+/// A test user the provider does not know, whose request comes to need
+/// attention; then an ITF is made for them by phone. Returns the request.
+async fn refused_then_made_by_phone(
+    app: &TestApp,
+    store: &Arc<dyn Store>,
+    rig: &Rig,
+    user: &str,
+) -> String {
+    rig.http
+        .put(format!("{}/veterans/{user}/standing", rig.base))
+        .json(&json!({"standing": "unknown"}))
+        .send()
+        .await
+        .unwrap();
+    let request = app.request_compensation(user).await;
+    let started = std::time::Instant::now();
+    while store.request(&request).await.unwrap().unwrap().state != RequestState::NeedsAttention {
+        assert!(started.elapsed() < Duration::from_secs(20), "never refused");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let made = rig
+        .http
+        .post(format!("{}/veterans/{user}/itfs", rig.base))
+        .json(&json!({"type": "compensation"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), StatusCode::CREATED);
+    request
+}
+
+/// The request is active, closed by the service and on the record.
+async fn closed_on_the_record(store: &Arc<dyn Store>, request: &str) {
+    let closed = store.request(request).await.unwrap().unwrap();
+    assert_eq!(closed.state, RequestState::Active);
+    let trail = store.audit_trail(request).await.unwrap();
+    assert_eq!(trail.len(), 1, "{trail:?}");
+    assert_eq!(trail[0].entry.action, AuditAction::FoundActive);
+    assert_eq!(trail[0].entry.operator, SYSTEM);
+    let before = trail[0].entry.before.as_deref().unwrap();
+    assert!(before.contains("needs_attention"), "{before}");
+}
+
+#[tokio::test]
+async fn a_look_up_closes_a_request_needing_attention_once_the_provider_shows_an_itf() {
+    let rig = Rig::up().await;
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let app = TestApp::spawn(
+        TestConfig::on(&db.url())
+            .standalone_simulator(&rig.base)
+            .retry_max_delay(Duration::from_secs(1)),
+    )
+    .await;
+    let request = refused_then_made_by_phone(&app, &store, &rig, "load-37").await;
+    let vet = app.veteran("load-37").await;
+    let page = vet
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("You already have an Intent to File"),
+        "{page}"
+    );
+    assert!(!page.contains("couldn't create"), "{page}");
+    closed_on_the_record(&store, &request).await;
+    until_active(&vet, &app.url(""), Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn the_recheck_closes_a_request_needing_attention_nobody_looks_up() {
+    let rig = Rig::up().await;
+    let db = TestDb::postgres().await;
+    let store = db.store().await;
+    let app = TestApp::spawn(
+        TestConfig::on(&db.url())
+            .standalone_simulator(&rig.base)
+            .retry_max_delay(Duration::from_secs(1))
+            .recheck_every(Duration::from_secs(1)),
+    )
+    .await;
+    let request = refused_then_made_by_phone(&app, &store, &rig, "load-38").await;
+    let started = std::time::Instant::now();
+    while store.request(&request).await.unwrap().unwrap().state != RequestState::Active {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never rechecked"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    closed_on_the_record(&store, &request).await;
 }

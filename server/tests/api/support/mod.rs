@@ -158,6 +158,12 @@ impl TestConfig {
         self
     }
 
+    /// How often requests that need attention are asked about again.
+    pub fn recheck_every(mut self, every: Duration) -> Self {
+        self.0.worker.recheck_every = every;
+        self
+    }
+
     /// How long a look-up waits for the provider.
     pub fn lookup_budget(mut self, budget: Duration) -> Self {
         self.0.site.lookup_budget = budget;
