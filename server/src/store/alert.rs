@@ -101,6 +101,16 @@ impl Alert {
         }
     }
 
+    /// The request no longer needs attention: the alert that clears it.
+    pub fn needs_attention_cleared(request_id: &str) -> Self {
+        Self {
+            summary: format!(
+                "Request {request_id} no longer needs attention: it was repaired, or found active."
+            ),
+            ..Self::needs_attention(request_id)
+        }
+    }
+
     /// The oldest pending request has waited too long; with none such, the
     /// alert that clears it.
     pub fn pending_too_long(oldest: Option<&OldestPending>, after: Duration) -> Self {

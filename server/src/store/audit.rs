@@ -77,6 +77,20 @@ pub struct NewAuditEntry {
 }
 
 impl NewAuditEntry {
+    /// An entry by `operator`, now, with nothing kept but what it names.
+    pub fn by(operator: &Operator, action: AuditAction, request_id: Option<&str>) -> Self {
+        Self {
+            at: Utc::now(),
+            operator: operator.id.clone(),
+            role: operator.role,
+            action,
+            request_id: request_id.map(str::to_owned),
+            reason: None,
+            before: None,
+            after: None,
+        }
+    }
+
     /// A change to a request, made by `acting`.
     pub fn change(
         acting: &Acting<'_>,
@@ -197,6 +211,88 @@ impl<T: Into<DateTime<Utc>>> TryFrom<AuditRow<T>> for AuditEntry {
                 before: row.before,
                 after: row.after,
             },
+        })
+    }
+}
+
+/// A message owed to a veteran about a request, as the console's timeline
+/// shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRecord {
+    pub reference: String,
+    pub kind: super::MessageKind,
+    /// `pending`, `sent` or `failed`.
+    pub state: String,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    /// What the channel later said, such as VA Notify's `delivered`.
+    pub delivery_status: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct MessageRecordRow<T> {
+    reference: String,
+    kind: String,
+    state: String,
+    created_at: T,
+    sent_at: Option<T>,
+    delivery_status: Option<String>,
+}
+
+impl<T: Into<DateTime<Utc>>> TryFrom<MessageRecordRow<T>> for MessageRecord {
+    type Error = StoreError;
+
+    fn try_from(row: MessageRecordRow<T>) -> Result<Self, StoreError> {
+        Ok(Self {
+            reference: row.reference,
+            kind: super::MessageKind::parse(&row.kind)?,
+            state: row.state,
+            created_at: row.created_at.into(),
+            sent_at: row.sent_at.map(Into::into),
+            delivery_status: row.delivery_status,
+        })
+    }
+}
+
+/// Counted rows of `(name, count)`, each name read by `parse`.
+pub fn counted<K>(
+    rows: Vec<(String, i64)>,
+    parse: impl Fn(&str) -> Result<K, StoreError>,
+) -> Result<Vec<(K, u64)>, StoreError> {
+    rows.into_iter()
+        .map(|(name, n)| Ok((parse(&name)?, super::model::count(n)?)))
+        .collect()
+}
+
+/// A signed-in operator's session, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorSession {
+    pub operator: Operator,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An operator session row.
+#[derive(sqlx::FromRow)]
+pub struct OperatorSessionRow<T> {
+    operator_id: String,
+    role: String,
+    created_at: T,
+    expires_at: T,
+}
+
+impl<T: Into<DateTime<Utc>>> TryFrom<OperatorSessionRow<T>> for OperatorSession {
+    type Error = StoreError;
+
+    fn try_from(row: OperatorSessionRow<T>) -> Result<Self, StoreError> {
+        Ok(Self {
+            operator: Operator {
+                id: row.operator_id,
+                role: OperatorRole::parse(&row.role)
+                    .map_err(|error| StoreError::Corrupt(error.to_string()))?,
+            },
+            created_at: row.created_at.into(),
+            expires_at: row.expires_at.into(),
         })
     }
 }

@@ -12,10 +12,11 @@ use chrono::{DateTime, Utc};
 use itf_app::domain::{Icn, ItfType};
 
 use super::{
-    Acting, Alert, AlertAction, AlertChannel, Attempt, AuditEntry, BudgetAnswer, BudgetClaim,
-    CircuitState, ClaimedJob, ConfirmedItf, Delivery, Intake, ItfRequest, JobCounts, JobOutcome,
-    ListedAlert, MailboxEntry, NewAuditEntry, NewRequest, OldestPending, OutboxItem,
-    ProviderRecord, Repair, Repaired, RequestState, Session, Store, StoreError,
+    Acting, Alert, AlertAction, AlertChannel, Attempt, AttemptOutcome, AuditEntry, BudgetAnswer,
+    BudgetClaim, CircuitState, ClaimedJob, ConfirmedItf, Delivery, Intake, ItfRequest, JobCounts,
+    JobOutcome, ListedAlert, MailboxEntry, MessageRecord, NewAuditEntry, NewRequest, OldestPending,
+    OperatorSession, OutboxItem, ProviderRecord, Repair, Repaired, RequestState, Session, Store,
+    StoreError,
 };
 use crate::session_token::SessionTokenHash;
 
@@ -315,6 +316,28 @@ impl Store for Bounded {
             .await
     }
 
+    async fn create_operator_session(
+        &self,
+        token: &SessionTokenHash,
+        session: &OperatorSession,
+    ) -> Result<(), StoreError> {
+        self.within(self.up()?.create_operator_session(token, session))
+            .await
+    }
+
+    async fn find_operator_session(
+        &self,
+        token: &SessionTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<OperatorSession>, StoreError> {
+        self.within(self.up()?.find_operator_session(token, now))
+            .await
+    }
+
+    async fn delete_operator_session(&self, token: &SessionTokenHash) -> Result<(), StoreError> {
+        self.within(self.up()?.delete_operator_session(token)).await
+    }
+
     async fn audit(&self, entry: &NewAuditEntry) -> Result<(), StoreError> {
         self.within(self.up()?.audit(entry)).await
     }
@@ -340,5 +363,21 @@ impl Store for Bounded {
 
     async fn requests_of(&self, icn: &Icn) -> Result<Vec<ItfRequest>, StoreError> {
         self.within(self.up()?.requests_of(icn)).await
+    }
+
+    async fn request_counts(&self) -> Result<Vec<(RequestState, u64)>, StoreError> {
+        self.within(self.up()?.request_counts()).await
+    }
+
+    async fn attempt_counts(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<(AttemptOutcome, u64)>, StoreError> {
+        self.within(self.up()?.attempt_counts(from, until)).await
+    }
+
+    async fn messages_of(&self, request_id: &str) -> Result<Vec<MessageRecord>, StoreError> {
+        self.within(self.up()?.messages_of(request_id)).await
     }
 }

@@ -21,8 +21,8 @@ pub use alert::{
     OldestPending, Paused, PERMANENT_FAILURE,
 };
 pub use audit::{
-    Acting, AuditAction, AuditEntry, DateDrift, NewAuditEntry, Repair, Repaired, RequestSnapshot,
-    SYSTEM,
+    Acting, AuditAction, AuditEntry, DateDrift, MessageRecord, NewAuditEntry, OperatorSession,
+    Repair, Repaired, RequestSnapshot, SYSTEM,
 };
 pub use bounded::{AlwaysOpen, Bounded, Gate};
 pub use model::{
@@ -342,6 +342,21 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Repaired, StoreError>;
 
+    async fn create_operator_session(
+        &self,
+        token: &SessionTokenHash,
+        session: &OperatorSession,
+    ) -> Result<(), StoreError>;
+
+    /// The operator's session, if it exists and has not expired at `now`.
+    async fn find_operator_session(
+        &self,
+        token: &SessionTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<OperatorSession>, StoreError>;
+
+    async fn delete_operator_session(&self, token: &SessionTokenHash) -> Result<(), StoreError>;
+
     /// Writes an entry to the audit log: a note, or a look at personal data.
     async fn audit(&self, entry: &NewAuditEntry) -> Result<(), StoreError>;
 
@@ -363,6 +378,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// A veteran's requests, newest first.
     async fn requests_of(&self, icn: &Icn) -> Result<Vec<ItfRequest>, StoreError>;
+
+    /// How many requests are in each state (states with none left out).
+    async fn request_counts(&self) -> Result<Vec<(RequestState, u64)>, StoreError>;
+
+    /// Provider calls made in `[from, until)`, by outcome.
+    async fn attempt_counts(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<(AttemptOutcome, u64)>, StoreError>;
+
+    /// The messages owed to the veteran about a request, oldest first.
+    async fn messages_of(&self, request_id: &str) -> Result<Vec<MessageRecord>, StoreError>;
 }
 
 /// Opens the store `DATABASE_URL` names, every call within

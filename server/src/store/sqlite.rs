@@ -20,18 +20,18 @@ use super::alert::{
     alert_reference, delivery_status_alert, failed_delivery_alert, oldest_pending, AlertRow,
     ListedAlertRow, ALERT_COLUMNS,
 };
-use super::audit::AuditRow;
+use super::audit::{counted, AuditRow, MessageRecordRow, OperatorSessionRow};
 use super::model::{
     ensure_itf_payload, millis, provider_date, AttemptRow, ClaimedRow, MailboxRow, OutboxRow,
     ProviderRecordRow, RequestRow, SessionRow, CLAIMED_COLUMNS, JOB_COUNTS_QUERY, OUTBOX_COLUMNS,
     REQUEST_COLUMNS,
 };
 use super::{
-    Acting, Alert, AlertAction, AlertChannel, AlertDelivery, Attempt, AuditEntry, BudgetAnswer,
-    BudgetClaim, CircuitState, ClaimedJob, ConfirmedItf, Delivery, Intake, ItfRequest, JobCounts,
-    JobOutcome, ListedAlert, MailboxEntry, MessageKind, NewAuditEntry, NewRequest, OldestPending,
-    OutboxItem, OutboxMessage, ProviderRecord, Repair, Repaired, RequestState, Session, Store,
-    StoreError, ACQUIRE_TIMEOUT,
+    Acting, Alert, AlertAction, AlertChannel, AlertDelivery, Attempt, AttemptOutcome, AuditEntry,
+    BudgetAnswer, BudgetClaim, CircuitState, ClaimedJob, ConfirmedItf, Delivery, Intake,
+    ItfRequest, JobCounts, JobOutcome, ListedAlert, MailboxEntry, MessageKind, MessageRecord,
+    NewAuditEntry, NewRequest, OldestPending, OperatorSession, OutboxItem, OutboxMessage,
+    ProviderRecord, Repair, Repaired, RequestState, Session, Store, StoreError, ACQUIRE_TIMEOUT,
 };
 use crate::session_token::SessionTokenHash;
 
@@ -1100,7 +1100,8 @@ impl Store for SqliteStore {
                 close_active(&mut tx, request_id, itf, now).await?;
             }
         }
-        set_alert_in(&mut tx, &Alert::needs_attention(request_id), false, now).await?;
+        let cleared = Alert::needs_attention_cleared(request_id);
+        set_alert_in(&mut tx, &cleared, false, now).await?;
         let after = request_by_id(&mut *tx, request_id)
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("request {request_id} vanished")))?;
@@ -1108,6 +1109,50 @@ impl Store for SqliteStore {
         insert_audit(&mut tx, &entry).await?;
         tx.commit().await?;
         Ok(Repaired::Done(Box::new(after)))
+    }
+
+    async fn create_operator_session(
+        &self,
+        token: &SessionTokenHash,
+        session: &OperatorSession,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO operator_sessions (token_hash, operator_id, role, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .bind(token.as_bytes())
+        .bind(&session.operator.id)
+        .bind(session.operator.role.as_str())
+        .bind(Time(session.created_at))
+        .bind(Time(session.expires_at))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn find_operator_session(
+        &self,
+        token: &SessionTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<OperatorSession>, StoreError> {
+        sqlx::query_as::<_, OperatorSessionRow<Time>>(
+            "SELECT operator_id, role, created_at, expires_at FROM operator_sessions
+             WHERE token_hash = ?1 AND expires_at > ?2",
+        )
+        .bind(token.as_bytes())
+        .bind(Time(now))
+        .fetch_optional(&self.pool)
+        .await?
+        .map(OperatorSession::try_from)
+        .transpose()
+    }
+
+    async fn delete_operator_session(&self, token: &SessionTokenHash) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM operator_sessions WHERE token_hash = ?1")
+            .bind(token.as_bytes())
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 
     async fn audit(&self, entry: &NewAuditEntry) -> Result<(), StoreError> {
@@ -1169,5 +1214,41 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter().map(ItfRequest::try_from).collect()
+    }
+
+    async fn request_counts(&self) -> Result<Vec<(RequestState, u64)>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT state, COUNT(*) FROM itf_requests GROUP BY state ORDER BY state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        counted(rows, RequestState::parse)
+    }
+
+    async fn attempt_counts(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<(AttemptOutcome, u64)>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT outcome, COUNT(*) FROM attempts WHERE at >= ?1 AND at < ?2
+             GROUP BY outcome ORDER BY outcome",
+        )
+        .bind(Time(from))
+        .bind(Time(until))
+        .fetch_all(&self.pool)
+        .await?;
+        counted(rows, AttemptOutcome::parse)
+    }
+
+    async fn messages_of(&self, request_id: &str) -> Result<Vec<MessageRecord>, StoreError> {
+        let rows = sqlx::query_as::<_, MessageRecordRow<Time>>(
+            "SELECT reference, kind, state, created_at, sent_at, delivery_status FROM outbox
+             WHERE request_id = ?1 AND alert_key IS NULL ORDER BY created_at, reference",
+        )
+        .bind(request_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(MessageRecord::try_from).collect()
     }
 }

@@ -7,7 +7,8 @@ use chrono::Duration;
 use itf_app::domain::{Operator, OperatorRole};
 use itf_server::store::{
     Acting, AlertAction, AlertCondition, AuditAction, ConfirmedItf, DateDrift, JobOutcome,
-    MessageKind, NewAuditEntry, Repair, Repaired, RequestSnapshot, RequestState, Store,
+    MessageKind, NewAuditEntry, OperatorSession, Repair, Repaired, RequestSnapshot, RequestState,
+    Store,
 };
 
 use crate::store_conformance::{
@@ -207,6 +208,45 @@ async fn reports_find_requests_by_state_date_and_veteran(store: Arc<dyn Store>) 
     assert_eq!(ids(&of_veteran), [drifted.id.as_str()]);
 }
 
+async fn an_operator_session_reads_back_until_it_expires(store: Arc<dyn Store>) {
+    let token = itf_server::session_token::SessionToken::generate();
+    let session = OperatorSession {
+        operator: operator(),
+        created_at: now(),
+        expires_at: now() + Duration::hours(8),
+    };
+    store
+        .create_operator_session(&token.hash(), &session)
+        .await
+        .unwrap();
+    let found = store
+        .find_operator_session(&token.hash(), now())
+        .await
+        .unwrap();
+    assert_eq!(found, Some(session.clone()));
+    assert_eq!(
+        store
+            .find_operator_session(&token.hash(), session.expires_at)
+            .await
+            .unwrap(),
+        None,
+        "over at its expiry"
+    );
+    // A veteran's session table knows nothing of it.
+    assert_eq!(
+        store.find_session(&token.hash(), now()).await.unwrap(),
+        None
+    );
+    store.delete_operator_session(&token.hash()).await.unwrap();
+    assert_eq!(
+        store
+            .find_operator_session(&token.hash(), now())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
 fn ids(requests: &[itf_server::store::ItfRequest]) -> Vec<&str> {
     requests.iter().map(|r| r.id.as_str()).collect()
 }
@@ -216,6 +256,7 @@ crate::support::conformance!(
     only_a_request_that_needs_attention_is_retried,
     a_resolve_by_hand_records_the_itf_ends_the_jobs_and_owes_the_message,
     reports_find_requests_by_state_date_and_veteran,
+    an_operator_session_reads_back_until_it_expires,
 );
 
 /// An entry a test writes about a request of its own, and then tries to
