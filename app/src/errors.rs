@@ -9,6 +9,10 @@ pub enum PageError {
     SignedOut,
     #[error("We can't reach our records right now. Try again in a few minutes.")]
     ServiceUnavailable,
+    #[error("We couldn't find that. Check the address, or go back and find it from the list.")]
+    NotFound,
+    #[error("Check what you entered: {0}")]
+    BadInput(String),
     #[error("Something went wrong on our end. Reload the page or try again in a few minutes.")]
     Transport(ServerFnErrorErr),
 }

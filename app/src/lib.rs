@@ -3,6 +3,7 @@
 //! (`hydrate`).
 
 mod components;
+pub mod console;
 pub mod development;
 pub mod domain;
 mod errors;
@@ -15,7 +16,7 @@ pub use errors::PageError;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, StaticSegment};
+use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 /// The HTML document every page is rendered into.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -67,6 +68,11 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("sign-in") view=pages::SignInPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("application") view=pages::ApplicationPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("review") view=pages::ReviewPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("console") view=console::ConsoleOverviewPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("console"), StaticSegment("sign-in")) view=console::ConsoleSignInPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("console"), StaticSegment("requests")) view=console::ConsoleRequestsPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("console"), StaticSegment("requests"), ParamSegment("id")) view=console::ConsoleRequestPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("console"), StaticSegment("report")) view=console::ConsoleReportPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -1,11 +1,24 @@
 //! What the server tells the pages about the request's session.
 
-use crate::domain::Veteran;
+use crate::domain::{Operator, Veteran};
 
 /// Put in the request's extensions by the server's session layer when the
 /// request carries a valid session cookie.
 #[derive(Debug, Clone)]
 pub struct CurrentVeteran(pub Veteran);
+
+/// Put in the request's extensions by the console's session layer when the
+/// request carries a valid operator session cookie.
+#[derive(Debug, Clone)]
+pub struct CurrentOperator(pub Operator);
+
+/// The operator the console's session layer found for this request.
+#[cfg(feature = "ssr")]
+pub fn signed_in_operator(extensions: &http::Extensions) -> Option<Operator> {
+    extensions
+        .get::<CurrentOperator>()
+        .map(|CurrentOperator(operator)| operator.clone())
+}
 
 /// Put in the request's extensions when the session could not be looked up
 /// because the database is down: the page then says so, instead of sending a

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod budget;
 pub mod circuit;
 pub mod config;
+pub mod console;
 pub mod development;
 pub mod intake;
 pub mod messages;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use prometheus::{Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 
 use crate::store::{
-    AlertAction, AlertChannel, AlertCondition, CircuitState, JobCounts, MessageKind,
+    AlertAction, AlertChannel, AlertCondition, AuditAction, CircuitState, JobCounts, MessageKind,
 };
 
 /// How a delivery of a message can end, as `itf_messages_total` names it.
@@ -37,6 +37,8 @@ struct Domain {
     messages: IntCounterVec,
     alerts: IntCounterVec,
     alert_deliveries: IntCounterVec,
+    operator_actions: IntCounterVec,
+    date_drift: prometheus::IntGauge,
 }
 
 static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
@@ -135,6 +137,19 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
         &["channel", "outcome"],
     )
     .expect("valid metric");
+    let operator_actions = IntCounterVec::new(
+        Opts::new(
+            "itf_operator_actions_total",
+            "What operators did in the console, by kind",
+        ),
+        &["action"],
+    )
+    .expect("valid metric");
+    let date_drift = prometheus::IntGauge::new(
+        "itf_date_drift_requests",
+        "Requests of the last 30 days whose ITF the provider dated on a later day than we received them",
+    )
+    .expect("valid metric");
     for collector in [
         Box::new(intakes.clone()) as Box<dyn prometheus::core::Collector>,
         Box::new(intake_seconds.clone()),
@@ -149,6 +164,8 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
         Box::new(messages.clone()),
         Box::new(alerts.clone()),
         Box::new(alert_deliveries.clone()),
+        Box::new(operator_actions.clone()),
+        Box::new(date_drift.clone()),
     ] {
         registry.register(collector).expect("registered once");
     }
@@ -182,6 +199,9 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
             alert_deliveries.with_label_values(&[channel.as_str(), outcome]);
         }
     }
+    for action in OPERATOR_ACTIONS {
+        operator_actions.with_label_values(&[action.as_str()]);
+    }
     Domain {
         registry,
         intakes,
@@ -197,6 +217,8 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
         messages,
         alerts,
         alert_deliveries,
+        operator_actions,
+        date_drift,
     }
 });
 
@@ -309,6 +331,29 @@ pub fn alert_delivery(channel: AlertChannel, outcome: &'static str) {
         .alert_deliveries
         .with_label_values(&[channel.as_str(), outcome])
         .inc();
+}
+
+/// What operators do, as `itf_operator_actions_total` names it.
+pub const OPERATOR_ACTIONS: [AuditAction; 6] = [
+    AuditAction::Retry,
+    AuditAction::Resolve,
+    AuditAction::Note,
+    AuditAction::SearchIcn,
+    AuditAction::OpenRequest,
+    AuditAction::DownloadReport,
+];
+
+pub fn operator_action(action: AuditAction) {
+    DOMAIN
+        .operator_actions
+        .with_label_values(&[action.as_str()])
+        .inc();
+}
+
+pub fn date_drift(requests: usize) {
+    DOMAIN
+        .date_drift
+        .set(i64::try_from(requests).unwrap_or(i64::MAX));
 }
 
 pub fn gather() -> Vec<prometheus::proto::MetricFamily> {

@@ -157,20 +157,18 @@ pub async fn from_the_command_line(
     let store = crate::store::open(&config.database, std::sync::Arc::new(AlwaysOpen))?;
     let drift = date_drift(store.as_ref(), days).await?;
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
-    let entry = NewAuditEntry {
-        at: Utc::now(),
-        operator: format!("command line ({user})"),
+    let account = itf_app::domain::Operator {
+        id: format!("command line ({user})"),
         role: itf_app::domain::OperatorRole::Admin,
-        action: AuditAction::DownloadReport,
-        request_id: None,
+    };
+    let entry = NewAuditEntry {
         reason: Some(format!(
             "date-drift report, received {} to {}, {} requests",
             days.since,
             days.until,
             drift.len()
         )),
-        before: None,
-        after: None,
+        ..NewAuditEntry::by(&account, AuditAction::DownloadReport, None)
     };
     store.audit(&entry).await?;
     Ok(match format {

@@ -92,12 +92,19 @@ pub async fn raise(store: &dyn Store, alert: &Alert, holds: bool) {
 }
 
 /// Watches the conditions that no single change causes: the oldest pending
-/// request waiting too long, and the provider's circuit open too long.
+/// request waiting too long, and the provider's circuit open too long; and,
+/// every hour, how many requests are on the date-drift list.
 pub struct Watch {
     store: Arc<dyn Store>,
     pending_after: Duration,
     circuit_open_after: Duration,
+    drift_measured: Option<std::time::Instant>,
 }
+
+/// How often the date-drift list is counted for `itf_date_drift_requests`.
+const DRIFT_EVERY: Duration = Duration::from_secs(3600);
+/// The days the date-drift list is counted over.
+const DRIFT_DAYS: i64 = 30;
 
 impl Watch {
     pub fn new(store: Arc<dyn Store>, settings: &AlertSettings) -> Self {
@@ -105,10 +112,34 @@ impl Watch {
             store,
             pending_after: settings.pending_after,
             circuit_open_after: settings.circuit_open_after,
+            drift_measured: None,
         }
     }
 
-    pub async fn check(&self) {
+    /// Counts the requests of the last 30 days on the date-drift list.
+    async fn measure_drift(&mut self) {
+        if self
+            .drift_measured
+            .is_some_and(|at| at.elapsed() < DRIFT_EVERY)
+        {
+            return;
+        }
+        self.drift_measured = Some(std::time::Instant::now());
+        let now = Utc::now();
+        let today = itf_app::domain::eastern_day(&now);
+        let days = crate::report::Days::since(today - chrono::Duration::days(DRIFT_DAYS), now);
+        let drift = match days {
+            Ok(days) => crate::report::date_drift(self.store.as_ref(), days).await,
+            Err(error) => Err(error),
+        };
+        match drift {
+            Ok(drift) => crate::metrics::date_drift(drift.len()),
+            Err(error) => tracing::warn!(%error, "could not count the date-drift list"),
+        }
+    }
+
+    pub async fn check(&mut self) {
+        self.measure_drift().await;
         let now = Utc::now();
         let longer_than = |span: Duration| chrono::Duration::from_std(span).unwrap_or_default();
         match self.store.oldest_pending().await {

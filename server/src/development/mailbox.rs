@@ -10,7 +10,7 @@ use axum::Json;
 use serde_json::json;
 
 use crate::store::{MailboxEntry, Store};
-use crate::web::ApiError;
+use crate::web::{escape_html, ApiError};
 
 pub async fn as_json(State(store): State<Arc<dyn Store>>) -> Result<Response, ApiError> {
     let messages: Vec<_> = store
@@ -54,20 +54,13 @@ fn message(entry: &MailboxEntry) -> String {
     let paragraphs: String = entry
         .body
         .split("\n\n")
-        .map(|paragraph| format!("<p>{}</p>", escape(paragraph.trim())))
+        .map(|paragraph| format!("<p>{}</p>", escape_html(paragraph.trim())))
         .collect();
     format!(
         "<article><h2>{}</h2><p><small>{} · request {} · delivered {}</small></p>{paragraphs}</article>",
-        escape(&entry.subject),
+        escape_html(&entry.subject),
         entry.kind.as_str(),
-        escape(&entry.request_id),
+        escape_html(&entry.request_id),
         entry.delivered_at.to_rfc3339()
     )
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }

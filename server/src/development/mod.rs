@@ -117,6 +117,7 @@ impl Development {
             router = router.merge(
                 Router::new()
                     .route("/sign-in/mock", post(sign_in::mock_sign_in))
+                    .route("/console/sign-in/mock", post(sign_in::mock_console_sign_in))
                     .route("/review/mode", post(review::set_mode))
                     .route("/review/delay", post(review::set_delay))
                     .route("/review/outage", post(review::set_outage))

@@ -4,10 +4,11 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::State;
 use axum::response::Redirect;
 use axum::Form;
-use itf_app::development::test_veteran;
+use itf_app::development::{test_operator, test_veteran};
 use serde::Deserialize;
 
 use super::review::ReviewState;
+use crate::console::start_operator_session;
 use crate::web::{start_session, ApiError};
 
 #[derive(Deserialize)]
@@ -30,4 +31,26 @@ pub async fn mock_sign_in(
         )
     })?;
     start_session(&state.web, veteran).await
+}
+
+/// `POST /console/sign-in/mock`: signs in to the console as a test
+/// operator (`ops-viewer`, `ops-operator` or `ops-admin`).
+pub async fn mock_console_sign_in(
+    State(state): State<ReviewState>,
+    form: Result<Form<SignInForm>, FormRejection>,
+) -> Result<(axum::http::HeaderMap, Redirect), ApiError> {
+    let operator = form
+        .ok()
+        .and_then(|Form(form)| test_operator(form.user.trim()))
+        .ok_or(ApiError::Console {
+            status: axum::http::StatusCode::BAD_REQUEST,
+            title: "We couldn't sign you in",
+            detail: "Choose one of the test operators: ops-viewer, ops-operator or ops-admin."
+                .into(),
+        })?;
+    let console = state.web.console.as_ref().ok_or(ApiError::Conflict {
+        title: "No console here",
+        detail: "This site does not mount the operators' console.",
+    })?;
+    start_operator_session(console, operator).await
 }

@@ -51,6 +51,14 @@ pub enum ApiError {
     /// Mock sign-in, a plain HTML form, refused the user.
     #[error("sign-in refused")]
     SignInRefused(&'static str),
+    /// A console form or download refused: answered with a page that leads
+    /// back to the console.
+    #[error("{title}")]
+    Console {
+        status: StatusCode,
+        title: &'static str,
+        detail: Cow<'static, str>,
+    },
 }
 
 const TRY_AGAIN: &str = "Try again in a few minutes.";
@@ -104,20 +112,22 @@ impl ApiError {
                 "We couldn't create your Intent to File. Call us at 800-827-1000 and we'll help."
                     .into(),
             ),
-            Self::NotReady(why) => (
-                S::SERVICE_UNAVAILABLE,
-                "Not ready",
-                format!(
-                    "{why} Check that the database is running and reachable; \
-                     this instance keeps trying."
-                )
-                .into(),
-            ),
+            Self::NotReady(why) => (S::SERVICE_UNAVAILABLE, "Not ready", not_ready(why)),
             Self::BadForm { title, detail } => (S::BAD_REQUEST, *title, detail.clone()),
             Self::Conflict { title, detail } => (S::CONFLICT, *title, (*detail).into()),
             Self::SignInRefused(why) => (S::BAD_REQUEST, "We couldn't sign you in", (*why).into()),
+            Self::Console {
+                status,
+                title,
+                detail,
+            } => (*status, *title, detail.clone()),
         }
     }
+}
+
+fn not_ready(why: &str) -> Cow<'static, str> {
+    format!("{why} Check that the database is running and reachable; this instance keeps trying.")
+        .into()
 }
 
 impl IntoResponse for ApiError {
@@ -128,8 +138,16 @@ impl IntoResponse for ApiError {
         } else {
             tracing::info!(error = %self, "request refused");
         }
-        if let Self::SignInRefused(_) = self {
-            return (status, Html(problem_page(title, &detail))).into_response();
+        match self {
+            Self::SignInRefused(_) => {
+                let page = problem_page(title, &detail, "/sign-in", "Go back to sign in");
+                return (status, Html(page)).into_response();
+            }
+            Self::Console { .. } => {
+                let page = problem_page(title, &detail, "/console", "Go back to the console");
+                return (status, Html(page)).into_response();
+            }
+            _ => {}
         }
         (
             status,
@@ -139,12 +157,22 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn problem_page(title: &str, detail: &str) -> String {
+/// A page for a refused form: what happened, what to do, and the way back.
+fn problem_page(title: &str, detail: &str, back: &str, back_text: &str) -> String {
+    let (title, detail) = (escape_html(title), escape_html(detail));
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Sign in | Veterans Affairs</title></head><body><main>\
+         <title>{title} | Veterans Affairs</title></head><body><main>\
          <h1>{title}</h1><p role=\"alert\">{detail}</p>\
-         <p><a href=\"/sign-in\">Go back to sign in</a></p></main></body></html>"
+         <p><a href=\"{back}\">{back_text}</a></p></main></body></html>"
     )
+}
+
+/// Text made safe to put in HTML.
+pub fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

@@ -26,13 +26,16 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-pub use error::ApiError;
+pub use error::{escape_html, ApiError};
 pub use metrics::HttpMetrics;
 pub use notify_callback::CallbackState;
-pub use session::{start_session, sweep_expired as sweep_expired_sessions};
+pub use session::{
+    cookie, cookie_header, cookie_token, start_session, sweep_expired as sweep_expired_sessions,
+};
 pub use signed_in::SignedIn;
 
 use crate::config::Config;
+use crate::console::{self, ConsoleState, StoreConsole};
 use crate::development::Development;
 use crate::intake::{DelayThreshold, IntakeService, PanelService};
 use crate::store::Store;
@@ -73,6 +76,8 @@ pub struct WebState {
     pub intake: Arc<IntakeService>,
     /// The start page's status panel, from the look-up.
     pub panels: Arc<PanelService>,
+    /// The operators' console, where it is mounted.
+    pub console: Option<ConsoleState>,
     pub delayed_after: DelayThreshold,
 }
 
@@ -84,6 +89,12 @@ impl WebState {
         intake: Arc<IntakeService>,
     ) -> Self {
         let delayed_after = DelayThreshold::new(config.site.delayed_after);
+        // Development's mock sign-in for now; real operator sign-in comes
+        // with the identity provider.
+        let console = config.development_surfaces().then(|| ConsoleState {
+            store: store.clone(),
+            secure_cookies: config.site.secure_cookies(),
+        });
         let emails = config.message_channel().is_some();
         let follow_up = !config.alert_channels().is_empty();
         let panels = Arc::new(PanelService::new(
@@ -100,6 +111,7 @@ impl WebState {
             intake,
             panels,
             delayed_after,
+            console,
         }
     }
 }
@@ -165,7 +177,15 @@ fn pages(web: WebState, development: Option<Development>) -> Router {
     let leptos_options = web.leptos_options.clone();
     let panels = Panels(web.panels.clone());
     let delayed_after = web.delayed_after.clone();
-    Router::new()
+    let console = web.console.clone();
+    let pages_console = console.as_ref().map(|console| {
+        itf_app::console::Console(Arc::new(StoreConsole {
+            store: console.store.clone(),
+            budget: web.config.provider.budget,
+            pending_after: web.config.alerts.pending_after,
+        }))
+    });
+    let router = Router::new()
         .leptos_routes_with_context(
             &web,
             generate_route_list(App),
@@ -173,6 +193,9 @@ fn pages(web: WebState, development: Option<Development>) -> Router {
                 use leptos::prelude::provide_context;
                 provide_context(surfaces.clone());
                 provide_context(panels.clone());
+                if let Some(console) = &pages_console {
+                    provide_context(console.clone());
+                }
                 if let Some(development) = &development {
                     provide_context(development.review_settings(&delayed_after));
                 }
@@ -182,9 +205,18 @@ fn pages(web: WebState, development: Option<Development>) -> Router {
         .route("/sign-out", post(session::sign_out))
         .route("/v0/intent_to_file", get(intent_to_file::list))
         .route("/v0/intent_to_file/{type}", post(intent_to_file::create))
-        .route_layer(from_fn_with_state(web.clone(), session::resolve))
+        .route_layer(from_fn_with_state(web.clone(), session::resolve));
+    let router = match &console {
+        Some(console) => router.route_layer(from_fn_with_state(console.clone(), console::resolve)),
+        None => router.route_layer(from_fn(console::absent)),
+    };
+    let router = router
         .fallback(file_and_error_handler::<WebState, _>(shell))
-        .with_state(web)
+        .with_state(web);
+    match console {
+        Some(console) => router.merge(console::router(console)),
+        None => router,
+    }
 }
 
 /// The span of one request: its route template and request id, never the

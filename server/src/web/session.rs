@@ -20,15 +20,20 @@ const SESSION_LIFETIME: Duration = Duration::hours(12);
 /// Pages that only a signed-in veteran can see; others are sent to sign in.
 const SIGNED_IN_PAGES: &[&str] = &["/"];
 
-fn session_token(headers: &HeaderMap) -> Option<SessionToken> {
+/// The session token the cookie `cookie` carries, if it is well formed.
+pub fn cookie_token(headers: &HeaderMap, cookie: &str) -> Option<SessionToken> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
+        .find(|(name, _)| *name == cookie)
         .and_then(|(_, value)| SessionToken::parse(value))
+}
+
+fn session_token(headers: &HeaderMap) -> Option<SessionToken> {
+    cookie_token(headers, COOKIE_NAME)
 }
 
 /// Resolves the session cookie into the veteran it belongs to.
@@ -81,7 +86,7 @@ pub async fn start_session(
     Ok((cookie_header(&cookie), Redirect::to("/")))
 }
 
-fn cookie_header(cookie: &str) -> HeaderMap {
+pub fn cookie_header(cookie: &str) -> HeaderMap {
     let mut headers = HeaderMap::new();
     if let Ok(value) = HeaderValue::from_str(cookie) {
         headers.insert(SET_COOKIE, value);
@@ -102,9 +107,21 @@ pub async fn sign_out(
 }
 
 fn session_cookie(value: &str, max_age_seconds: i64, secure: bool) -> String {
+    cookie(COOKIE_NAME, value, "Lax", max_age_seconds, secure)
+}
+
+/// A session cookie: HttpOnly, for the whole site; `value` empty and no
+/// age to end it.
+pub fn cookie(
+    name: &str,
+    value: &str,
+    same_site: &str,
+    max_age_seconds: i64,
+    secure: bool,
+) -> String {
     let secure = if secure { "; Secure" } else { "" };
     format!(
-        "{COOKIE_NAME}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_seconds}{secure}"
+        "{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age_seconds}{secure}"
     )
 }
 

@@ -12,6 +12,7 @@ mod alerts;
 mod budget;
 mod circuit;
 mod cli;
+mod console;
 mod contract;
 mod faults;
 mod http;

@@ -272,9 +272,19 @@ impl TestApp {
 
     /// A browser of its own, signed in as `user`.
     pub async fn veteran(&self, user: &str) -> reqwest::Client {
+        self.signed_in("/sign-in/mock", user).await
+    }
+
+    /// A browser of its own, signed in to the console as the test operator
+    /// `id` (`ops-viewer`, `ops-operator` or `ops-admin`).
+    pub async fn operator(&self, id: &str) -> reqwest::Client {
+        self.signed_in("/console/sign-in/mock", id).await
+    }
+
+    async fn signed_in(&self, path: &str, user: &str) -> reqwest::Client {
         let browser = client();
         let response = browser
-            .post(self.url("/sign-in/mock"))
+            .post(self.url(path))
             .form(&[("user", user)])
             .send()
             .await
@@ -282,13 +292,11 @@ impl TestApp {
         assert_eq!(
             response.status(),
             reqwest::StatusCode::SEE_OTHER,
-            "sign-in as {user}"
+            "{path} as {user}"
         );
         browser
     }
 
-    /// Asks the review page's outage switch to make our database look
-    /// down (mounted only in development).
     /// Signs `user` in and asks for a compensation ITF, which must be
     /// queued (202); returns the request id.
     pub async fn request_compensation(&self, user: &str) -> String {
@@ -306,6 +314,8 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Asks the review page's outage switch to make our database look
+    /// down (mounted only in development).
     pub async fn take_database_down(&self) -> reqwest::Response {
         self.client
             .post(self.url("/review/outage"))
