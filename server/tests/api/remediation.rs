@@ -168,6 +168,40 @@ async fn an_itf_the_provider_dates_a_day_later_is_on_the_date_drift_report() {
     assert!(readings
         .iter()
         .all(|e| e.entry.operator == "command line (remediation-test)"));
+    in_the_console(&app, &store, &request, &today).await;
+}
+
+/// The same request on the console's report, on screen and as CSV; the
+/// download is on the record under the operator.
+async fn in_the_console(app: &TestApp, store: &Arc<dyn Store>, request: &str, today: &str) {
+    let operator = app.operator("ops-operator").await;
+    let page = operator
+        .get(app.url(&format!("/console/report?since={today}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let row = page
+        .split("<tr>")
+        .find(|row| row.contains(request))
+        .unwrap_or_else(|| panic!("{request} not on the report: {page}"));
+    assert!(row.contains(r#"data-testid="days">1<"#), "{row}");
+    assert!(row.contains(test_veteran("vet-no-itf").unwrap().icn.expose()));
+    let csv = operator
+        .get(app.url(&format!("/console/report/date-drift.csv?since={today}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = csv.lines().find(|line| line.starts_with(request)).unwrap();
+    assert!(line.ends_with(",1"), "{line}");
+    let audit = store.recent_audit(1).await.unwrap();
+    assert_eq!(audit[0].entry.action, AuditAction::DownloadReport);
+    assert_eq!(audit[0].entry.operator, "ops-operator");
 }
 
 /// A test user the provider does not know, whose request comes to need
