@@ -37,6 +37,10 @@ test('an operator finds a refused request, retries it once the provider knows th
   const requestId: string = (await list.json()).data.attributes.intent_to_file[0].request_id;
   expect(requestId).toBeTruthy();
 
+  await page.goto('/console/sign-in');
+  await expect(page.getByRole('button', { name: /ops-operator/ })).toBeVisible();
+  await expectNoSeriousAccessibilityViolations(page);
+
   const ops = await operator(browser, 'ops-operator');
   await ops.goto('/console');
   await expect(ops.getByRole('heading', { level: 1 })).toHaveText('Console');
@@ -60,6 +64,7 @@ test('an operator finds a refused request, retries it once the provider knows th
   await viewer.getByRole('button', { name: 'Retry this request' }).click();
   await expect(viewer.getByRole('heading', { level: 1 })).toHaveText("Your role can't do this");
   await expect(viewer.getByRole('alert')).toContainText('ops-viewer, a viewer');
+  await expectNoSeriousAccessibilityViolations(viewer);
 
   // The provider now knows the veteran: the operator retries, with a reason.
   await standing(request, veteran, 'known');

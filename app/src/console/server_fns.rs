@@ -3,11 +3,10 @@
 use leptos::prelude::*;
 
 use super::model::{Overview, ReportView, RequestFilter, RequestLine, RequestView};
-use crate::domain::Operator;
 use crate::PageError;
 
 #[cfg(feature = "ssr")]
-fn operator_and_source() -> Result<(Operator, super::Console), PageError> {
+fn operator_and_source() -> Result<(crate::domain::Operator, super::Console), PageError> {
     let parts = use_context::<http::request::Parts>().ok_or(PageError::SignedOut)?;
     let operator =
         crate::session::signed_in_operator(&parts.extensions).ok_or(PageError::SignedOut)?;
