@@ -22,7 +22,7 @@ pub use provider::{
     read_key_file, BudgetSettings, CircuitSettings, LighthouseSettings, Provider, ProviderSettings,
     MAX_QUOTA_PER_MINUTE, SIMULATOR_ROOT,
 };
-pub use site::{Profile, Role, SiteSettings};
+pub use site::{Profile, Role, SessionSettings, SiteSettings};
 pub use worker::{WorkerConfig, LEASE_MARGIN};
 
 use reader::Reader;
@@ -111,7 +111,7 @@ impl Config {
         let production = profile == Profile::Production;
         let role = site::role(&mut reader);
         let database = database::read(&mut reader, production);
-        let site = site::read(&mut reader);
+        let site = site::read(&mut reader, production);
         let data_dir = PathBuf::from(
             reader
                 .text("ITF_DATA_DIR")
@@ -325,11 +325,14 @@ mod tests {
                 "https://deptva-eval.okta.com/oauth2/aus/v1/token",
             ),
             ("LIGHTHOUSE_KEY_FILE", "/etc/itf/lighthouse.pem"),
-            ("LEPTOS_SITE_ADDR", "0.0.0.0:8080"),
+            // Behind a proxy on loopback, cookies are still Secure.
+            ("LEPTOS_SITE_ADDR", "127.0.0.1:8080"),
         ])
         .unwrap();
         assert!(!config.development_surfaces());
         assert!(config.site.secure_cookies());
+        assert_eq!(config.site.sessions.idle.as_secs(), 30 * 60);
+        assert_eq!(config.site.sessions.lifetime.as_secs(), 12 * 3600);
         let Provider::Lighthouse(settings) = &config.provider.provider else {
             panic!("a real provider was configured");
         };

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::reader::{Reader, MILLISECONDS, MINUTES};
+use super::reader::{Reader, HOURS, MILLISECONDS, MINUTES};
 
 pub const DEFAULT_SITE_ADDR: &str = "127.0.0.1:3000";
 pub const DEFAULT_SITE_ROOT: &str = "target/site";
@@ -45,13 +45,23 @@ pub struct SiteSettings {
     /// Where "Start your application" leads, when not this app's own
     /// placeholder page.
     pub application_url: Option<String>,
+    /// Production: cookies are `Secure` whatever the address.
+    pub production: bool,
+    /// How long a session may go unused, and how long it may last at all.
+    pub sessions: SessionSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSettings {
+    pub idle: Duration,
+    pub lifetime: Duration,
 }
 
 impl SiteSettings {
-    /// Cookies are `Secure` unless the site is served on loopback, where
-    /// browsers allow plain HTTP.
+    /// Cookies are `Secure` in production, and elsewhere unless the site
+    /// is served on loopback, where browsers allow plain HTTP.
     pub fn secure_cookies(&self) -> bool {
-        !self.addr.ip().is_loopback()
+        self.production || !self.addr.ip().is_loopback()
     }
 }
 
@@ -76,7 +86,7 @@ pub fn role(reader: &mut Reader<'_>) -> Role {
     )
 }
 
-pub fn read(reader: &mut Reader<'_>) -> Option<SiteSettings> {
+pub fn read(reader: &mut Reader<'_>, production: bool) -> Option<SiteSettings> {
     let addr_text = reader
         .text("LEPTOS_SITE_ADDR")
         .unwrap_or_else(|| DEFAULT_SITE_ADDR.to_owned());
@@ -114,6 +124,21 @@ pub fn read(reader: &mut Reader<'_>) -> Option<SiteSettings> {
             0..=525_600,
         ),
         application_url,
+        production,
+        sessions: SessionSettings {
+            idle: reader.duration(
+                "ITF_SESSION_IDLE_MINUTES",
+                Duration::from_secs(30 * 60),
+                MINUTES,
+                1..=24 * 60,
+            ),
+            lifetime: reader.duration(
+                "ITF_SESSION_LIFETIME_HOURS",
+                Duration::from_secs(12 * 3600),
+                HOURS,
+                1..=72,
+            ),
+        },
     };
     Some(settings)
 }

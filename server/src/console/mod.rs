@@ -23,6 +23,7 @@ use itf_app::domain::Operator;
 pub use session::{resolve, start as start_operator_session, COOKIE_NAME};
 pub use source::StoreConsole;
 
+use crate::config::SessionSettings;
 use crate::store::Store;
 use crate::web::ApiError;
 
@@ -33,13 +34,14 @@ pub const ROOT: &str = "/console";
 pub struct ConsoleState {
     pub store: Arc<dyn Store>,
     pub secure_cookies: bool,
+    pub sessions: SessionSettings,
 }
 
 /// The console's own routes: its forms, its search and its download. Its
 /// pages are the app's, behind the same session layer.
 pub fn router(state: ConsoleState) -> Router {
     Router::new()
-        .route("/console/sign-out", post(session::sign_out))
+        .route(session::SIGN_OUT, post(session::sign_out))
         .route("/console/search", post(actions::search))
         .route("/console/requests/{id}/retry", post(actions::retry))
         .route("/console/requests/{id}/resolve", post(actions::resolve))

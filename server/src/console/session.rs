@@ -11,13 +11,17 @@ use itf_app::session::CurrentOperator;
 
 use super::{is_console, ConsoleState};
 use crate::session_token::SessionToken;
-use crate::store::OperatorSession;
-use crate::web::{cookie, cookie_header, cookie_token, ApiError};
+use crate::store::{session_activity, OperatorSession};
+use crate::web::{cookie, cookie_header, cookie_token, forget, ApiError};
+
+/// Where operators sign out.
+pub const SIGN_OUT: &str = "/console/sign-out";
 
 /// Not the veterans' cookie: operators' sessions are their own.
 pub const COOKIE_NAME: &str = "itf_console_session";
-/// An operator's session ends this long after sign-in.
-const LIFETIME: Duration = Duration::hours(8);
+/// A lifetime that cannot be written as a chrono duration falls back to
+/// this.
+const LIFETIME: Duration = Duration::hours(12);
 
 fn console_cookie(value: &str, max_age_seconds: i64, secure: bool) -> String {
     // Strict: a console form is never posted from another site's page.
@@ -31,18 +35,28 @@ pub async fn resolve(
     mut request: Request,
     next: Next,
 ) -> Response {
+    // Signing out needs no session, and must work with the database down.
+    if request.uri().path() == SIGN_OUT {
+        return next.run(request).await;
+    }
     let mut signed_in = false;
     if let Some(token) = cookie_token(request.headers(), COOKIE_NAME) {
-        match state
-            .store
-            .find_operator_session(&token.hash(), Utc::now())
-            .await
-        {
+        let now = Utc::now();
+        match state.store.find_operator_session(&token.hash(), now).await {
             Ok(Some(session)) => {
-                request
-                    .extensions_mut()
-                    .insert(CurrentOperator(session.operator));
-                signed_in = true;
+                let (ended, touch) =
+                    session_activity(session.last_seen_at, now, state.sessions.idle);
+                if ended {
+                    forget(state.store.delete_operator_session(&token.hash()).await);
+                } else {
+                    if touch {
+                        forget(state.store.touch_operator_session(&token.hash(), now).await);
+                    }
+                    request
+                        .extensions_mut()
+                        .insert(CurrentOperator(session.operator));
+                    signed_in = true;
+                }
             }
             Ok(None) => {}
             Err(error) => return ApiError::from(error).into_response(),
@@ -63,23 +77,31 @@ pub async fn resolve(
     next.run(request).await
 }
 
-/// Starts an operator's session and sends them to the console.
+/// Starts an operator's session, ending the one the browser came with, and
+/// sends them to the console.
 pub async fn start(
     state: &ConsoleState,
+    previous: &HeaderMap,
     operator: Operator,
 ) -> Result<(HeaderMap, Redirect), ApiError> {
+    if let Some(old) = cookie_token(previous, COOKIE_NAME) {
+        state.store.delete_operator_session(&old.hash()).await?;
+    }
     let token = SessionToken::generate();
     let created_at = Utc::now();
+    let lifetime = state.sessions.lifetime;
     let session = OperatorSession {
         operator,
         created_at,
-        expires_at: created_at + LIFETIME,
+        expires_at: created_at + Duration::from_std(lifetime).unwrap_or(LIFETIME),
+        last_seen_at: created_at,
     };
     state
         .store
         .create_operator_session(&token.hash(), &session)
         .await?;
-    let cookie = console_cookie(token.expose(), LIFETIME.num_seconds(), state.secure_cookies);
+    let max_age = i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX);
+    let cookie = console_cookie(token.expose(), max_age, state.secure_cookies);
     Ok((cookie_header(&cookie), Redirect::to("/console")))
 }
 
@@ -89,7 +111,7 @@ pub async fn sign_out(
     headers: HeaderMap,
 ) -> Result<(HeaderMap, Redirect), ApiError> {
     if let Some(token) = cookie_token(&headers, COOKIE_NAME) {
-        state.store.delete_operator_session(&token.hash()).await?;
+        forget(state.store.delete_operator_session(&token.hash()).await);
     }
     let cookie = console_cookie("", 0, state.secure_cookies);
     Ok((cookie_header(&cookie), Redirect::to("/console/sign-in")))

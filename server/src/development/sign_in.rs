@@ -19,6 +19,7 @@ pub struct SignInForm {
 /// `POST /sign-in/mock`: signs in as a test user.
 pub async fn mock_sign_in(
     State(state): State<ReviewState>,
+    headers: axum::http::HeaderMap,
     form: Result<Form<SignInForm>, FormRejection>,
 ) -> Result<(axum::http::HeaderMap, Redirect), ApiError> {
     let Ok(Form(form)) = form else {
@@ -30,13 +31,14 @@ pub async fn mock_sign_in(
              or enter a load-test user from load-1 to load-100000.",
         )
     })?;
-    start_session(&state.web, veteran).await
+    start_session(&state.web, &headers, veteran).await
 }
 
 /// `POST /console/sign-in/mock`: signs in to the console as a test
 /// operator (`ops-viewer`, `ops-operator` or `ops-admin`).
 pub async fn mock_console_sign_in(
     State(state): State<ReviewState>,
+    headers: axum::http::HeaderMap,
     form: Result<Form<SignInForm>, FormRejection>,
 ) -> Result<(axum::http::HeaderMap, Redirect), ApiError> {
     let operator = form
@@ -52,5 +54,5 @@ pub async fn mock_console_sign_in(
         title: "No console here",
         detail: "This site does not mount the operators' console.",
     })?;
-    start_operator_session(console, operator).await
+    start_operator_session(console, &headers, operator).await
 }

@@ -270,6 +270,7 @@ pub struct OperatorSession {
     pub operator: Operator,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
 }
 
 /// An operator session row.
@@ -279,6 +280,7 @@ pub struct OperatorSessionRow<T> {
     role: String,
     created_at: T,
     expires_at: T,
+    last_seen_at: T,
 }
 
 impl<T: Into<DateTime<Utc>>> TryFrom<OperatorSessionRow<T>> for OperatorSession {
@@ -293,6 +295,7 @@ impl<T: Into<DateTime<Utc>>> TryFrom<OperatorSessionRow<T>> for OperatorSession 
             },
             created_at: row.created_at.into(),
             expires_at: row.expires_at.into(),
+            last_seen_at: row.last_seen_at.into(),
         })
     }
 }

@@ -338,6 +338,23 @@ impl Store for Bounded {
         self.within(self.up()?.delete_operator_session(token)).await
     }
 
+    async fn touch_operator_session(
+        &self,
+        token: &SessionTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.within(self.up()?.touch_operator_session(token, now))
+            .await
+    }
+
+    async fn touch_session(
+        &self,
+        token: &SessionTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.within(self.up()?.touch_session(token, now)).await
+    }
+
     async fn audit(&self, entry: &NewAuditEntry) -> Result<(), StoreError> {
         self.within(self.up()?.audit(entry)).await
     }

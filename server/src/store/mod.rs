@@ -118,6 +118,27 @@ pub struct Session {
     pub veteran: Veteran,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// When it was last used, to the minute (`TOUCH_EVERY`).
+    pub last_seen_at: DateTime<Utc>,
+}
+
+/// How stale a session's last use may be before it is written again, at
+/// most: a session is not written on every request.
+pub const TOUCH_EVERY: chrono::Duration = chrono::Duration::minutes(1);
+
+/// Whether a session last used at `last_seen_at` is idle past `idle` at
+/// `now`; and, if not, whether its use should be written. A use is written
+/// once half the idle time has passed (at most every `TOUCH_EVERY`), so a
+/// session in steady use never looks idle.
+pub fn session_activity(
+    last_seen_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    idle: Duration,
+) -> (bool, bool) {
+    let unused = now - last_seen_at;
+    let idle = chrono::Duration::from_std(idle).unwrap_or(chrono::Duration::MAX);
+    let ended = unused > idle;
+    (ended, !ended && unused >= TOUCH_EVERY.min(idle / 2))
 }
 
 #[async_trait]
@@ -145,6 +166,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<Session>, StoreError>;
 
     async fn delete_session(&self, token: &SessionTokenHash) -> Result<(), StoreError>;
+
+    /// Records that the session was used at `now`.
+    async fn touch_session(
+        &self,
+        token: &SessionTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     /// Removes sessions that expired before `now`; returns how many.
     async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
@@ -356,6 +384,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<OperatorSession>, StoreError>;
 
     async fn delete_operator_session(&self, token: &SessionTokenHash) -> Result<(), StoreError>;
+
+    /// Records that the operator's session was used at `now`.
+    async fn touch_operator_session(
+        &self,
+        token: &SessionTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     /// Writes an entry to the audit log: a note, or a look at personal data.
     async fn audit(&self, entry: &NewAuditEntry) -> Result<(), StoreError>;

@@ -715,6 +715,7 @@ pub struct SessionRow<T> {
     icn: String,
     created_at: T,
     expires_at: T,
+    last_seen_at: T,
 }
 
 impl<T: Into<DateTime<Utc>>> TryFrom<SessionRow<T>> for super::Session {
@@ -729,6 +730,7 @@ impl<T: Into<DateTime<Utc>>> TryFrom<SessionRow<T>> for super::Session {
             },
             created_at: row.created_at.into(),
             expires_at: row.expires_at.into(),
+            last_seen_at: row.last_seen_at.into(),
         })
     }
 }

@@ -402,8 +402,9 @@ impl Store for PostgresStore {
         session: &Session,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, veteran_name, icn, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO sessions (token_hash, user_id, veteran_name, icn, created_at, expires_at,
+                 last_seen_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $5)",
         )
         .bind(token.as_bytes())
         .bind(&session.veteran.user_id)
@@ -422,7 +423,8 @@ impl Store for PostgresStore {
         now: DateTime<Utc>,
     ) -> Result<Option<Session>, StoreError> {
         sqlx::query_as::<_, SessionRow<DateTime<Utc>>>(
-            "SELECT user_id, veteran_name, icn, created_at, expires_at
+            "SELECT user_id, veteran_name, icn, created_at, expires_at,
+                 COALESCE(last_seen_at, created_at) AS last_seen_at
              FROM sessions WHERE token_hash = $1 AND expires_at > $2",
         )
         .bind(token.as_bytes())
@@ -431,6 +433,32 @@ impl Store for PostgresStore {
         .await?
         .map(Session::try_from)
         .transpose()
+    }
+
+    async fn touch_session(
+        &self,
+        token: &SessionTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1")
+            .bind(token.as_bytes())
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn touch_operator_session(
+        &self,
+        token: &SessionTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE operator_sessions SET last_seen_at = $2 WHERE token_hash = $1")
+            .bind(token.as_bytes())
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn delete_session(&self, token: &SessionTokenHash) -> Result<(), StoreError> {
@@ -1083,8 +1111,9 @@ impl Store for PostgresStore {
         session: &OperatorSession,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO operator_sessions (token_hash, operator_id, role, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO operator_sessions (token_hash, operator_id, role, created_at, expires_at,
+                 last_seen_at)
+             VALUES ($1, $2, $3, $4, $5, $4)",
         )
         .bind(token.as_bytes())
         .bind(&session.operator.id)
@@ -1102,7 +1131,8 @@ impl Store for PostgresStore {
         now: DateTime<Utc>,
     ) -> Result<Option<OperatorSession>, StoreError> {
         sqlx::query_as::<_, OperatorSessionRow<DateTime<Utc>>>(
-            "SELECT operator_id, role, created_at, expires_at FROM operator_sessions
+            "SELECT operator_id, role, created_at, expires_at,
+                 COALESCE(last_seen_at, created_at) AS last_seen_at FROM operator_sessions
              WHERE token_hash = $1 AND expires_at > $2",
         )
         .bind(token.as_bytes())

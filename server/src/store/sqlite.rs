@@ -443,8 +443,9 @@ impl Store for SqliteStore {
         session: &Session,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, veteran_name, icn, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (token_hash, user_id, veteran_name, icn, created_at, expires_at,
+                 last_seen_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5)",
         )
         .bind(token.as_bytes())
         .bind(&session.veteran.user_id)
@@ -463,7 +464,8 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Option<Session>, StoreError> {
         sqlx::query_as::<_, SessionRow<Time>>(
-            "SELECT user_id, veteran_name, icn, created_at, expires_at
+            "SELECT user_id, veteran_name, icn, created_at, expires_at,
+                 COALESCE(last_seen_at, created_at) AS last_seen_at
              FROM sessions WHERE token_hash = ? AND expires_at > ?",
         )
         .bind(token.as_bytes())
@@ -472,6 +474,32 @@ impl Store for SqliteStore {
         .await?
         .map(Session::try_from)
         .transpose()
+    }
+
+    async fn touch_session(
+        &self,
+        token: &SessionTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1")
+            .bind(token.as_bytes())
+            .bind(Time(now))
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn touch_operator_session(
+        &self,
+        token: &SessionTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE operator_sessions SET last_seen_at = ?2 WHERE token_hash = ?1")
+            .bind(token.as_bytes())
+            .bind(Time(now))
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 
     async fn delete_session(&self, token: &SessionTokenHash) -> Result<(), StoreError> {
@@ -1117,8 +1145,9 @@ impl Store for SqliteStore {
         session: &OperatorSession,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO operator_sessions (token_hash, operator_id, role, created_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO operator_sessions (token_hash, operator_id, role, created_at, expires_at,
+                 last_seen_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?4)",
         )
         .bind(token.as_bytes())
         .bind(&session.operator.id)
@@ -1136,7 +1165,8 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Option<OperatorSession>, StoreError> {
         sqlx::query_as::<_, OperatorSessionRow<Time>>(
-            "SELECT operator_id, role, created_at, expires_at FROM operator_sessions
+            "SELECT operator_id, role, created_at, expires_at,
+                 COALESCE(last_seen_at, created_at) AS last_seen_at FROM operator_sessions
              WHERE token_hash = ?1 AND expires_at > ?2",
         )
         .bind(token.as_bytes())

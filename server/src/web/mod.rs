@@ -30,7 +30,8 @@ pub use error::{escape_html, ApiError};
 pub use metrics::HttpMetrics;
 pub use notify_callback::CallbackState;
 pub use session::{
-    cookie, cookie_header, cookie_token, start_session, sweep_expired as sweep_expired_sessions,
+    cookie, cookie_header, cookie_token, forget, start_session,
+    sweep_expired as sweep_expired_sessions,
 };
 pub use signed_in::SignedIn;
 
@@ -94,6 +95,7 @@ impl WebState {
         let console = config.development_surfaces().then(|| ConsoleState {
             store: store.clone(),
             secure_cookies: config.site.secure_cookies(),
+            sessions: config.site.sessions,
         });
         let emails = config.message_channel().is_some();
         let follow_up = !config.alert_channels().is_empty();

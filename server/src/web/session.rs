@@ -12,10 +12,11 @@ use itf_app::session::{CurrentVeteran, SessionLookupFailed};
 use super::error::ApiError;
 use super::WebState;
 use crate::session_token::SessionToken;
-use crate::store::Session;
+use crate::store::{session_activity, Session};
 
 pub const COOKIE_NAME: &str = "itf_session";
-/// A session ends this long after sign-in.
+/// A lifetime that cannot be written as a chrono duration falls back to
+/// the default.
 const SESSION_LIFETIME: Duration = Duration::hours(12);
 /// Pages that only a signed-in veteran can see; others are sent to sign in.
 const SIGNED_IN_PAGES: &[&str] = &["/"];
@@ -40,12 +41,22 @@ fn session_token(headers: &HeaderMap) -> Option<SessionToken> {
 pub async fn resolve(State(state): State<WebState>, mut request: Request, next: Next) -> Response {
     let mut signed_in = false;
     if let Some(token) = session_token(request.headers()) {
-        match state.store.find_session(&token.hash(), Utc::now()).await {
+        let now = Utc::now();
+        match state.store.find_session(&token.hash(), now).await {
             Ok(Some(session)) => {
-                request
-                    .extensions_mut()
-                    .insert(CurrentVeteran(session.veteran));
-                signed_in = true;
+                let idle = state.config.site.sessions.idle;
+                let (ended, touch) = session_activity(session.last_seen_at, now, idle);
+                if ended {
+                    forget(state.store.delete_session(&token.hash()).await);
+                } else {
+                    if touch {
+                        forget(state.store.touch_session(&token.hash(), now).await);
+                    }
+                    request
+                        .extensions_mut()
+                        .insert(CurrentVeteran(session.veteran));
+                    signed_in = true;
+                }
             }
             Ok(None) => {}
             Err(error) if error.is_unavailable() => {
@@ -65,22 +76,38 @@ pub async fn resolve(State(state): State<WebState>, mut request: Request, next: 
     next.run(request).await
 }
 
-/// Starts a session for `veteran` and sends the browser to the start page.
+/// A session write whose failure changes nothing for this request: the
+/// session's times are checked on every request anyway.
+pub fn forget(written: Result<(), crate::store::StoreError>) {
+    if let Err(error) = written {
+        tracing::warn!(%error, "could not record a session's use or end");
+    }
+}
+
+/// Starts a session for `veteran`, ending the one the browser came with,
+/// and sends the browser to the start page: a session id from before a
+/// sign-in never outlives it.
 pub async fn start_session(
     state: &WebState,
+    previous: &HeaderMap,
     veteran: itf_app::domain::Veteran,
 ) -> Result<(HeaderMap, Redirect), ApiError> {
+    if let Some(old) = session_token(previous) {
+        state.store.delete_session(&old.hash()).await?;
+    }
     let token = SessionToken::generate();
     let created_at = Utc::now();
+    let lifetime = state.config.site.sessions.lifetime;
     let session = Session {
         veteran,
         created_at,
-        expires_at: created_at + SESSION_LIFETIME,
+        expires_at: created_at + chrono::Duration::from_std(lifetime).unwrap_or(SESSION_LIFETIME),
+        last_seen_at: created_at,
     };
     state.store.create_session(&token.hash(), &session).await?;
     let cookie = session_cookie(
         token.expose(),
-        SESSION_LIFETIME.num_seconds(),
+        i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX),
         state.config.site.secure_cookies(),
     );
     Ok((cookie_header(&cookie), Redirect::to("/")))
@@ -99,8 +126,10 @@ pub async fn sign_out(
     State(state): State<WebState>,
     headers: HeaderMap,
 ) -> Result<(HeaderMap, Redirect), ApiError> {
+    // The cookie is cleared even when the database cannot end the session:
+    // the browser is signed out either way.
     if let Some(token) = session_token(&headers) {
-        state.store.delete_session(&token.hash()).await?;
+        forget(state.store.delete_session(&token.hash()).await);
     }
     let cookie = session_cookie("", 0, state.config.site.secure_cookies());
     Ok((cookie_header(&cookie), Redirect::to("/sign-in")))

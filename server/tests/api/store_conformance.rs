@@ -55,6 +55,7 @@ fn session(user: &str, created_at: DateTime<Utc>, lifetime: Duration) -> Session
         veteran: test_veteran(user).expect("a test user"),
         created_at,
         expires_at: created_at + lifetime,
+        last_seen_at: created_at,
     }
 }
 
@@ -69,7 +70,18 @@ async fn a_session_reads_back_as_written(store: Arc<dyn Store>) {
     store.create_session(&token.hash(), &written).await.unwrap();
 
     let read = store.find_session(&token.hash(), now()).await.unwrap();
-    assert_eq!(read, Some(written));
+    assert_eq!(read, Some(written.clone()));
+    // Its use is recorded; nothing else about it changes.
+    let used = now() + Duration::minutes(5);
+    store.touch_session(&token.hash(), used).await.unwrap();
+    let read = store.find_session(&token.hash(), now()).await.unwrap();
+    assert_eq!(
+        read,
+        Some(Session {
+            last_seen_at: used,
+            ..written
+        })
+    );
 }
 
 async fn an_unknown_token_finds_nothing(store: Arc<dyn Store>) {

@@ -210,10 +210,12 @@ async fn reports_find_requests_by_state_date_and_veteran(store: Arc<dyn Store>) 
 
 async fn an_operator_session_reads_back_until_it_expires(store: Arc<dyn Store>) {
     let token = itf_server::session_token::SessionToken::generate();
+    let created_at = now();
     let session = OperatorSession {
         operator: operator(),
-        created_at: now(),
-        expires_at: now() + Duration::hours(8),
+        created_at,
+        expires_at: created_at + Duration::hours(8),
+        last_seen_at: created_at,
     };
     store
         .create_operator_session(&token.hash(), &session)
@@ -224,6 +226,17 @@ async fn an_operator_session_reads_back_until_it_expires(store: Arc<dyn Store>) 
         .await
         .unwrap();
     assert_eq!(found, Some(session.clone()));
+    let used = now() + Duration::minutes(3);
+    store
+        .touch_operator_session(&token.hash(), used)
+        .await
+        .unwrap();
+    let touched = store
+        .find_operator_session(&token.hash(), now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(touched.last_seen_at, used);
     assert_eq!(
         store
             .find_operator_session(&token.hash(), session.expires_at)

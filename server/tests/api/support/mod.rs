@@ -158,6 +158,12 @@ impl TestConfig {
         self
     }
 
+    /// How long a session may go unused.
+    pub fn session_idle(mut self, idle: Duration) -> Self {
+        self.0.site.sessions.idle = idle;
+        self
+    }
+
     /// How often requests that need attention are asked about again.
     pub fn recheck_every(mut self, every: Duration) -> Self {
         self.0.worker.recheck_every = every;
