@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Writes a screenshot gallery of the start page in each of its six states,
-# at desktop and mobile widths, with an index.html, for UX review.
+# and of the operators' console, at desktop and mobile widths, with an
+# index.html, for UX review.
 # Usage: scripts/gallery.sh [OUTPUT_DIR]   (default: gallery/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
