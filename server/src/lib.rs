@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod provider;
 pub mod report;
+pub mod sealing;
 pub mod session_token;
 pub mod store;
 pub mod telemetry;
@@ -52,6 +53,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Key(#[from] development::KeyError),
+    #[error("cannot load the keys that seal personal data: {0}")]
+    SealingKeys(#[from] sealing::KeyFileError),
     #[error("cannot set up the provider client: {0}")]
     Client(#[from] provider::ClientError),
     #[error("cannot set up the VA Notify client: {0}")]
@@ -88,7 +91,7 @@ impl Application {
             || Arc::new(store::AlwaysOpen) as Arc<dyn store::Gate>,
             Development::gate,
         );
-        let store = store::open(&config.database, gate)?;
+        let store = open_store(&config, gate)?;
         let listener = TcpListener::bind(config.site.addr)
             .await
             .map_err(|source| StartError::Bind {
@@ -293,6 +296,33 @@ fn leptos_options(config: &Config, site_addr: SocketAddr) -> LeptosOptions {
         .build()
 }
 
+/// Seals every ICN and name again under the current key, in batches, while
+/// the service runs; returns how many rows and the key's id.
+pub async fn rotate_keys(config: &Config) -> Result<(u64, String), StartError> {
+    let keys = Arc::new(sealing::load(&config.keys, &config.data_dir)?);
+    let current = keys.current().to_owned();
+    let store = store::open(&config.database, Arc::new(store::AlwaysOpen), keys)?;
+    store.migrate().await?;
+    let mut resealed = 0;
+    loop {
+        let batch = store.reseal(500).await?;
+        if batch == 0 {
+            return Ok((resealed, current));
+        }
+        resealed += batch;
+        tracing::info!(resealed, key = %current, "rows sealed again");
+    }
+}
+
+/// The store the settings name, its personal data sealed with their keys.
+pub fn open_store(
+    config: &Config,
+    gate: Arc<dyn store::Gate>,
+) -> Result<Arc<dyn Store>, StartError> {
+    let keys = Arc::new(sealing::load(&config.keys, &config.data_dir)?);
+    Ok(store::open(&config.database, gate, keys)?)
+}
+
 /// Migrates the schema. A PostgreSQL that is down at start-up does not stop
 /// the instance: it keeps trying in the background and reports "not ready"
 /// until it gets through.
@@ -331,7 +361,7 @@ async fn migrate_when_reachable(operations: Operations) {
 
 /// Runs the migrations once, for `itf-async migrate`.
 pub async fn migrate(config: &Config) -> Result<(), StartError> {
-    let store: Arc<dyn Store> = store::open(&config.database, Arc::new(store::AlwaysOpen))?;
+    let store = open_store(config, Arc::new(store::AlwaysOpen))?;
     store.migrate().await?;
     Ok(())
 }

@@ -22,6 +22,10 @@ enum Command {
     Migrate,
     /// Run the simulator of the Lighthouse API on its own. Point apps at it
     /// with LIGHTHOUSE_BASE_URL=http://HOST:PORT/_sim/lighthouse.
+    /// Seal every ICN and name again under the current key
+    /// (ITF_DATA_KEY_CURRENT, else the key file's last), in batches, while
+    /// the service runs; then the old key can be removed from the file.
+    RotateKeys,
     /// Print a report from the database DATABASE_URL names.
     Report {
         #[command(subcommand)]
@@ -74,6 +78,11 @@ async fn main() -> ExitCode {
             quota_per_minute,
         } => simulate(addr, quota_per_minute, &config).await,
         Command::Report { report } => return print_report(report, &config).await,
+        Command::RotateKeys => itf_server::rotate_keys(&config)
+            .await
+            .map(|(resealed, key)| {
+                println!("rotate-keys: resealed={resealed} under={key}");
+            }),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -27,6 +27,8 @@ pub enum ReportError {
     TooMany,
     #[error("cannot read the report from the database ({0}); check DATABASE_URL, and that `itf-async migrate` has run")]
     Store(#[from] StoreError),
+    #[error("cannot load the keys that seal personal data: {0}")]
+    Keys(#[from] crate::sealing::KeyFileError),
 }
 
 /// Received on one of these Eastern Time days, both included.
@@ -154,7 +156,12 @@ pub async fn from_the_command_line(
     days: Days,
     format: Format,
 ) -> Result<String, ReportError> {
-    let store = crate::store::open(&config.database, std::sync::Arc::new(AlwaysOpen))?;
+    let keys = crate::sealing::load(&config.keys, &config.data_dir)?;
+    let store = crate::store::open(
+        &config.database,
+        std::sync::Arc::new(AlwaysOpen),
+        std::sync::Arc::new(keys),
+    )?;
     let drift = date_drift(store.as_ref(), days).await?;
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
     let account = itf_app::domain::Operator {

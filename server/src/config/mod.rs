@@ -5,6 +5,7 @@
 
 mod alerts;
 mod database;
+mod keys;
 mod notify;
 mod provider;
 mod reader;
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 
 pub use alerts::{AlertSettings, PagerDutySettings};
 pub use database::{DatabaseUrl, DEFAULT_DATABASE_URL};
+pub use keys::KeySettings;
 pub use notify::NotifySettings;
 pub use provider::{
     read_key_file, BudgetSettings, CircuitSettings, LighthouseSettings, Provider, ProviderSettings,
@@ -47,6 +49,8 @@ pub struct Config {
     pub delayed_email_after: std::time::Duration,
     /// Where developer alerts go, and when conditions raise them.
     pub alerts: AlertSettings,
+    /// The keys personal data is sealed with.
+    pub keys: KeySettings,
 }
 
 /// A channel that delivers messages to veterans.
@@ -122,6 +126,7 @@ impl Config {
         let notify = notify::read(&mut reader);
         let delayed_email_after = notify::delayed_email_after(&mut reader);
         let alerts = alerts::read(&mut reader);
+        let keys = keys::read(&mut reader, production);
         if let Some(provider) = &provider {
             worker::check_lease(&mut reader, &worker, provider.timeouts.total);
         }
@@ -138,6 +143,7 @@ impl Config {
                 notify,
                 delayed_email_after,
                 alerts,
+                keys,
             }),
             _ => Err(ConfigError { problems }),
         }
@@ -289,6 +295,8 @@ mod tests {
             "LIGHTHOUSE_CLIENT_ID",
             "LIGHTHOUSE_AUDIENCE",
             "LIGHTHOUSE_KEY_FILE",
+            "ITF_DATA_KEYS_FILE",
+            "ITF_BLIND_INDEX_KEY_FILE",
         ] {
             assert!(text.contains(name), "{name} not named in:\n{text}");
         }
@@ -325,6 +333,8 @@ mod tests {
                 "https://deptva-eval.okta.com/oauth2/aus/v1/token",
             ),
             ("LIGHTHOUSE_KEY_FILE", "/etc/itf/lighthouse.pem"),
+            ("ITF_DATA_KEYS_FILE", "/etc/itf/data-keys"),
+            ("ITF_BLIND_INDEX_KEY_FILE", "/etc/itf/blind-index.key"),
             // Behind a proxy on loopback, cookies are still Secure.
             ("LEPTOS_SITE_ADDR", "127.0.0.1:8080"),
         ])

@@ -394,6 +394,10 @@ impl Store for Bounded {
         self.within(self.up()?.attempt_counts(from, until)).await
     }
 
+    async fn reseal(&self, limit: u32) -> Result<u64, StoreError> {
+        self.within(self.up()?.reseal(limit)).await
+    }
+
     async fn messages_of(&self, request_id: &str) -> Result<Vec<MessageRecord>, StoreError> {
         self.within(self.up()?.messages_of(request_id)).await
     }

@@ -35,6 +35,7 @@ pub use postgres::{forward_job_notifications, PostgresStore};
 pub use sqlite::SqliteStore;
 
 use crate::config::DatabaseUrl;
+use crate::sealing::Keys;
 use crate::session_token::SessionTokenHash;
 
 /// How long a request path waits for a database connection before it gives
@@ -424,6 +425,11 @@ pub trait Store: Send + Sync + 'static {
         until: DateTime<Utc>,
     ) -> Result<Vec<(AttemptOutcome, u64)>, StoreError>;
 
+    /// Seals again, under the current key, up to `limit` rows of personal
+    /// data sealed under another; returns how many. Run until it returns
+    /// 0 to rotate keys while the service runs.
+    async fn reseal(&self, limit: u32) -> Result<u64, StoreError>;
+
     /// The messages owed to the veteran about a request, oldest first.
     async fn messages_of(&self, request_id: &str) -> Result<Vec<MessageRecord>, StoreError>;
 }
@@ -432,10 +438,14 @@ pub trait Store: Send + Sync + 'static {
 /// `CALL_TIME_LIMIT` and behind `gate`. Connections are made lazily, so that
 /// an instance starts, and answers `/readyz` with 503, while its database
 /// is down.
-pub fn open(url: &DatabaseUrl, gate: Arc<dyn Gate>) -> Result<Arc<dyn Store>, StoreError> {
+pub fn open(
+    url: &DatabaseUrl,
+    gate: Arc<dyn Gate>,
+    keys: Arc<Keys>,
+) -> Result<Arc<dyn Store>, StoreError> {
     let store: Arc<dyn Store> = match url {
-        DatabaseUrl::Postgres(url) => Arc::new(PostgresStore::open(url)?),
-        DatabaseUrl::Sqlite(url) => Arc::new(SqliteStore::open(url)?),
+        DatabaseUrl::Postgres(url) => Arc::new(PostgresStore::open(url, keys)?),
+        DatabaseUrl::Sqlite(url) => Arc::new(SqliteStore::open(url, keys)?),
     };
     Ok(Arc::new(Bounded::new(store, CALL_TIME_LIMIT, gate)))
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use itf_app::domain::{Icn, ItfType, Veteran, VeteranName};
 
 use super::StoreError;
+use crate::sealing::Keys;
 
 /// A closed set of names, as written in the database and read back.
 macro_rules! named {
@@ -506,7 +507,9 @@ pub fn ensure_itf_payload(request_id: &str) -> String {
 pub struct RequestRow<T> {
     id: String,
     user_id: String,
-    icn: String,
+    /// Sealed (`crate::sealing`); the `icn` column is the blind index.
+    icn_sealed: String,
+    /// Sealed.
     veteran_name: String,
     itf_type: String,
     state: String,
@@ -520,18 +523,18 @@ pub struct RequestRow<T> {
 }
 
 /// The columns of a `RequestRow`, in order.
-pub const REQUEST_COLUMNS: &str = "id, user_id, icn, veteran_name, itf_type, state, received_at, \
+pub const REQUEST_COLUMNS: &str = "id, user_id, icn_sealed, veteran_name, itf_type, state, received_at, \
      shown_pending, provider_said_none, provider_itf_id, creation_date, expiration_date, last_error";
 
-impl<T: Into<DateTime<Utc>>> TryFrom<RequestRow<T>> for ItfRequest {
-    type Error = StoreError;
-
-    fn try_from(row: RequestRow<T>) -> Result<Self, StoreError> {
-        Ok(Self {
+impl<T: Into<DateTime<Utc>>> RequestRow<T> {
+    /// The request, its ICN and name opened with `keys`.
+    pub fn open(self, keys: &Keys) -> Result<ItfRequest, StoreError> {
+        let row = self;
+        Ok(ItfRequest {
             id: row.id,
             user_id: row.user_id,
-            icn: icn(&row.icn)?,
-            veteran_name: VeteranName::new(row.veteran_name),
+            icn: icn(&unseal(keys, &row.icn_sealed)?)?,
+            veteran_name: VeteranName::new(unseal(keys, &row.veteran_name)?),
             itf_type: itf_type(&row.itf_type)?,
             state: RequestState::parse(&row.state)?,
             received_at: row.received_at.into(),
@@ -556,7 +559,7 @@ pub struct ClaimedRow<T> {
 
 /// The columns of a `ClaimedRow`, from `jobs` joined to `itf_requests r`.
 pub const CLAIMED_COLUMNS: &str = "jobs.id AS job_id, CAST(jobs.attempts AS BIGINT) AS attempts, \
-     jobs.taken_over, jobs.lease_token, r.id, r.user_id, r.icn, r.veteran_name, r.itf_type, \
+     jobs.taken_over, jobs.lease_token, r.id, r.user_id, r.icn_sealed, r.veteran_name, r.itf_type, \
      r.state, r.received_at, r.shown_pending, r.provider_said_none, r.provider_itf_id, \
      r.creation_date, r.expiration_date, r.last_error";
 
@@ -572,15 +575,14 @@ pub struct OutboxRow<T> {
 
 /// The columns of an `OutboxRow`, from `outbox o` joined to `itf_requests r`.
 pub const OUTBOX_COLUMNS: &str = "o.reference, o.kind, \
-     CAST(o.attempts AS BIGINT) - 1 AS message_attempts, r.id, r.user_id, r.icn, \
+     CAST(o.attempts AS BIGINT) - 1 AS message_attempts, r.id, r.user_id, r.icn_sealed, \
      r.veteran_name, r.itf_type, r.state, r.received_at, r.shown_pending, \
      r.provider_said_none, r.provider_itf_id, r.creation_date, r.expiration_date, r.last_error";
 
-impl<T: Into<DateTime<Utc>>> TryFrom<OutboxRow<T>> for OutboxMessage {
-    type Error = StoreError;
-
-    fn try_from(row: OutboxRow<T>) -> Result<Self, StoreError> {
-        Ok(Self {
+impl<T: Into<DateTime<Utc>>> OutboxRow<T> {
+    pub fn open(self, keys: &Keys) -> Result<OutboxMessage, StoreError> {
+        let row = self;
+        Ok(OutboxMessage {
             reference: row.reference,
             kind: MessageKind::parse(&row.kind)?,
             attempts: u32::try_from(row.message_attempts).map_err(|_| {
@@ -589,7 +591,7 @@ impl<T: Into<DateTime<Utc>>> TryFrom<OutboxRow<T>> for OutboxMessage {
                     row.message_attempts
                 ))
             })?,
-            request: ItfRequest::try_from(row.request)?,
+            request: row.request.open(keys)?,
         })
     }
 }
@@ -620,16 +622,15 @@ impl<T: Into<DateTime<Utc>>> TryFrom<MailboxRow<T>> for MailboxEntry {
     }
 }
 
-impl<T: Into<DateTime<Utc>>> TryFrom<ClaimedRow<T>> for ClaimedJob {
-    type Error = StoreError;
-
-    fn try_from(row: ClaimedRow<T>) -> Result<Self, StoreError> {
-        Ok(Self {
+impl<T: Into<DateTime<Utc>>> ClaimedRow<T> {
+    pub fn open(self, keys: &Keys) -> Result<ClaimedJob, StoreError> {
+        let row = self;
+        Ok(ClaimedJob {
             attempts: u32::try_from(row.attempts).map_err(|_| {
                 StoreError::Corrupt(format!("job attempts {} out of range", row.attempts))
             })?,
             id: row.job_id,
-            request: row.request.try_into()?,
+            request: row.request.open(keys)?,
             taken_over: row.taken_over,
             lease_token: row.lease_token,
         })
@@ -711,22 +712,22 @@ impl<T: Into<DateTime<Utc>>> TryFrom<ProviderRecordRow<T>> for ProviderRecord {
 #[derive(sqlx::FromRow)]
 pub struct SessionRow<T> {
     user_id: String,
+    /// Sealed, as the ICN.
     veteran_name: String,
-    icn: String,
+    icn_sealed: String,
     created_at: T,
     expires_at: T,
     last_seen_at: T,
 }
 
-impl<T: Into<DateTime<Utc>>> TryFrom<SessionRow<T>> for super::Session {
-    type Error = StoreError;
-
-    fn try_from(row: SessionRow<T>) -> Result<Self, StoreError> {
-        Ok(Self {
+impl<T: Into<DateTime<Utc>>> SessionRow<T> {
+    pub fn open(self, keys: &Keys) -> Result<super::Session, StoreError> {
+        let row = self;
+        Ok(super::Session {
             veteran: Veteran {
                 user_id: row.user_id,
-                name: VeteranName::new(row.veteran_name),
-                icn: icn(&row.icn)?,
+                name: VeteranName::new(unseal(keys, &row.veteran_name)?),
+                icn: icn(&unseal(keys, &row.icn_sealed)?)?,
             },
             created_at: row.created_at.into(),
             expires_at: row.expires_at.into(),
@@ -738,6 +739,11 @@ impl<T: Into<DateTime<Utc>>> TryFrom<SessionRow<T>> for super::Session {
 /// An ITF's date as stored: the provider's text, with its offset.
 pub fn provider_date(at: DateTime<FixedOffset>) -> String {
     at.to_rfc3339()
+}
+
+fn unseal(keys: &Keys, sealed: &str) -> Result<String, StoreError> {
+    keys.open(sealed)
+        .map_err(|error| StoreError::Corrupt(error.to_string()))
 }
 
 fn icn(text: &str) -> Result<Icn, StoreError> {
@@ -945,6 +951,7 @@ mod tests {
 
     #[test]
     fn attempts_beyond_u32_are_corrupt_not_truncated() {
+        let keys = Keys::new(&[("k".to_owned(), [3; 32])], "k", [4; 32]).unwrap();
         let row = ClaimedRow::<DateTime<Utc>> {
             job_id: "job".to_owned(),
             attempts: i64::from(u32::MAX) + 1,
@@ -953,8 +960,8 @@ mod tests {
             request: RequestRow {
                 id: "request".to_owned(),
                 user_id: "vet".to_owned(),
-                icn: "1012667145V762142".to_owned(),
-                veteran_name: "Hector Allen".to_owned(),
+                icn_sealed: keys.seal("1012667145V762142"),
+                veteran_name: keys.seal("Hector Allen"),
                 itf_type: "compensation".to_owned(),
                 state: "pending".to_owned(),
                 received_at: at("2026-11-28T12:00:00Z"),
@@ -966,9 +973,6 @@ mod tests {
                 last_error: None,
             },
         };
-        assert!(matches!(
-            ClaimedJob::try_from(row),
-            Err(StoreError::Corrupt(_))
-        ));
+        assert!(matches!(row.open(&keys), Err(StoreError::Corrupt(_))));
     }
 }

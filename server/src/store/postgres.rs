@@ -2,6 +2,7 @@
 //! only; the decisions live in `model.rs`.
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -23,9 +24,10 @@ use super::{
     Acting, Alert, AlertAction, AlertChannel, AlertDelivery, Attempt, AttemptOutcome, AuditEntry,
     BudgetAnswer, BudgetClaim, CircuitState, ClaimedJob, ConfirmedItf, Delivery, Intake,
     ItfRequest, JobCounts, JobOutcome, ListedAlert, MailboxEntry, MessageKind, MessageRecord,
-    NewAuditEntry, NewRequest, OldestPending, OperatorSession, OutboxItem, OutboxMessage,
-    ProviderRecord, Repair, Repaired, RequestState, Session, Store, StoreError, ACQUIRE_TIMEOUT,
+    NewAuditEntry, NewRequest, OldestPending, OperatorSession, OutboxItem, ProviderRecord, Repair,
+    Repaired, RequestState, Session, Store, StoreError, ACQUIRE_TIMEOUT,
 };
+use crate::sealing::Keys;
 use crate::session_token::SessionTokenHash;
 
 /// The database's clock in milliseconds since the epoch, as the provider
@@ -41,10 +43,12 @@ pub struct PostgresStore {
     /// The same database without the statement time limit, for migrations,
     /// which may take long.
     unlimited: PgConnectOptions,
+    /// Seal ICNs and names, and make their blind index.
+    keys: Arc<Keys>,
 }
 
 impl PostgresStore {
-    pub fn open(url: &str) -> Result<Self, StoreError> {
+    pub fn open(url: &str, keys: Arc<Keys>) -> Result<Self, StoreError> {
         let unlimited = PgConnectOptions::from_str(url).map_err(StoreError::Query)?;
         // A statement the server cannot finish in time is stopped there
         // too, so that a struggling database frees its connections.
@@ -56,7 +60,11 @@ impl PostgresStore {
             .max_connections(20)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options);
-        Ok(Self { pool, unlimited })
+        Ok(Self {
+            pool,
+            unlimited,
+            keys,
+        })
     }
 }
 
@@ -64,6 +72,7 @@ type Tx<'a> = sqlx::Transaction<'a, Postgres>;
 
 async fn request_by_id(
     executor: impl sqlx::PgExecutor<'_>,
+    keys: &Keys,
     id: &str,
 ) -> Result<Option<ItfRequest>, StoreError> {
     sqlx::query_as::<_, RequestRow<DateTime<Utc>>>(&format!(
@@ -72,7 +81,7 @@ async fn request_by_id(
     .bind(id)
     .fetch_optional(executor)
     .await?
-    .map(ItfRequest::try_from)
+    .map(|row| row.open(keys))
     .transpose()
 }
 
@@ -133,22 +142,27 @@ async fn queue_job(
     Ok(())
 }
 
-async fn insert_request(tx: &mut Tx<'_>, new: &NewRequest<'_>) -> Result<bool, StoreError> {
+async fn insert_request(
+    tx: &mut Tx<'_>,
+    keys: &Keys,
+    new: &NewRequest<'_>,
+) -> Result<bool, StoreError> {
     let id = uuid::Uuid::new_v4().to_string();
     let inserted = sqlx::query(
-        "INSERT INTO itf_requests (id, user_id, icn, veteran_name, itf_type, state, received_at,
-             shown_pending, provider_said_none, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $6, $6)
+        "INSERT INTO itf_requests (id, user_id, icn, icn_sealed, veteran_name, itf_type, state,
+             received_at, shown_pending, provider_said_none, created_at, updated_at)
+         VALUES ($1, $2, $3, $9, $4, $5, 'pending', $6, $7, $8, $6, $6)
          ON CONFLICT DO NOTHING",
     )
     .bind(&id)
     .bind(&new.veteran.user_id)
-    .bind(new.veteran.icn.expose())
-    .bind(new.veteran.name.expose())
+    .bind(keys.blind(&new.veteran.icn))
+    .bind(keys.seal(new.veteran.name.expose()))
     .bind(new.itf_type.as_str())
     .bind(new.received_at)
     .bind(new.shown_pending)
     .bind(new.provider_said_none)
+    .bind(keys.seal(new.veteran.icn.expose()))
     .execute(&mut **tx)
     .await?
     .rows_affected()
@@ -372,6 +386,102 @@ async fn set_alert_in(
     Ok(Some(action))
 }
 
+impl PostgresStore {
+    /// Seals the ICNs and names of rows written before they were sealed,
+    /// in batches; the blind index takes the ICN's place. Returns how many
+    /// rows it sealed.
+    async fn seal_old_rows(&self) -> Result<(), StoreError> {
+        let mut sealed = 0u64;
+        loop {
+            let batch = self.seal_requests().await?
+                + self.seal_sessions().await?
+                + self.seal_records().await?;
+            if batch == 0 {
+                break;
+            }
+            sealed += batch;
+        }
+        if sealed > 0 {
+            tracing::info!(sealed, "rows written before sealing are sealed");
+        }
+        Ok(())
+    }
+
+    async fn seal_requests(&self) -> Result<u64, StoreError> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT id, icn, veteran_name FROM itf_requests WHERE icn_sealed IS NULL LIMIT 500",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut tx = self.pool.begin().await?;
+        for (id, icn, name) in &rows {
+            let icn = icn_of(icn)?;
+            sqlx::query(
+                "UPDATE itf_requests SET icn = $1, icn_sealed = $2, veteran_name = $3
+                 WHERE id = $4 AND icn_sealed IS NULL",
+            )
+            .bind(self.keys.blind(&icn))
+            .bind(self.keys.seal(icn.expose()))
+            .bind(self.keys.seal(name))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len() as u64)
+    }
+
+    async fn seal_sessions(&self) -> Result<u64, StoreError> {
+        let rows: Vec<(Vec<u8>, String, String)> = sqlx::query_as(
+            "SELECT token_hash, icn, veteran_name FROM sessions WHERE icn_sealed IS NULL LIMIT 500",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut tx = self.pool.begin().await?;
+        for (token, icn, name) in &rows {
+            let icn = icn_of(icn)?;
+            sqlx::query(
+                "UPDATE sessions SET icn = $1, icn_sealed = $2, veteran_name = $3
+                 WHERE token_hash = $4 AND icn_sealed IS NULL",
+            )
+            .bind(self.keys.blind(&icn))
+            .bind(self.keys.seal(icn.expose()))
+            .bind(self.keys.seal(name))
+            .bind(token)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len() as u64)
+    }
+
+    /// Our records of the provider are keyed by the blind index alone: an
+    /// ICN in clear is 17 characters, a blind index 64.
+    async fn seal_records(&self) -> Result<u64, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT icn, itf_type FROM provider_records WHERE length(icn) <> 64 LIMIT 500",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut tx = self.pool.begin().await?;
+        for (icn, itf_type) in &rows {
+            sqlx::query("UPDATE provider_records SET icn = $1 WHERE icn = $2 AND itf_type = $3")
+                .bind(self.keys.blind(&icn_of(icn)?))
+                .bind(icn)
+                .bind(itf_type)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len() as u64)
+    }
+}
+
+/// An ICN as a row written before sealing holds it.
+fn icn_of(text: &str) -> Result<Icn, StoreError> {
+    Icn::parse(text).map_err(|_| StoreError::Corrupt("a row holds a malformed ICN".to_owned()))
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     fn backend(&self) -> &'static str {
@@ -388,7 +498,7 @@ impl Store for PostgresStore {
         let migrated = sqlx::migrate!("../migrations/postgres").run(&pool).await;
         pool.close().await;
         migrated?;
-        Ok(())
+        self.seal_old_rows().await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -402,16 +512,17 @@ impl Store for PostgresStore {
         session: &Session,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, veteran_name, icn, created_at, expires_at,
-                 last_seen_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $5)",
+            "INSERT INTO sessions (token_hash, user_id, veteran_name, icn_sealed, created_at,
+                 expires_at, last_seen_at, icn)
+             VALUES ($1, $2, $3, $4, $5, $6, $5, $7)",
         )
         .bind(token.as_bytes())
         .bind(&session.veteran.user_id)
-        .bind(session.veteran.name.expose())
-        .bind(session.veteran.icn.expose())
+        .bind(self.keys.seal(session.veteran.name.expose()))
+        .bind(self.keys.seal(session.veteran.icn.expose()))
         .bind(session.created_at)
         .bind(session.expires_at)
+        .bind(self.keys.blind(&session.veteran.icn))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -423,7 +534,7 @@ impl Store for PostgresStore {
         now: DateTime<Utc>,
     ) -> Result<Option<Session>, StoreError> {
         sqlx::query_as::<_, SessionRow<DateTime<Utc>>>(
-            "SELECT user_id, veteran_name, icn, created_at, expires_at,
+            "SELECT user_id, veteran_name, icn_sealed, created_at, expires_at,
                  COALESCE(last_seen_at, created_at) AS last_seen_at
              FROM sessions WHERE token_hash = $1 AND expires_at > $2",
         )
@@ -431,7 +542,7 @@ impl Store for PostgresStore {
         .bind(now)
         .fetch_optional(&self.pool)
         .await?
-        .map(Session::try_from)
+        .map(|row| row.open(&self.keys))
         .transpose()
     }
 
@@ -480,7 +591,7 @@ impl Store for PostgresStore {
     #[tracing::instrument(skip_all, fields(itf_type = %new.itf_type.as_str()))]
     async fn intake(&self, new: &NewRequest<'_>) -> Result<Intake, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let icn = new.veteran.icn.expose();
+        let icn = &self.keys.blind(&new.veteran.icn);
         let itf_type = new.itf_type.as_str();
         lock_veteran(&mut tx, icn, itf_type).await?;
         let record = record_of(&mut *tx, icn, itf_type).await?;
@@ -488,7 +599,7 @@ impl Store for PostgresStore {
             tx.commit().await?;
             return Ok(active);
         }
-        let created = insert_request(&mut tx, new).await?;
+        let created = insert_request(&mut tx, &self.keys, new).await?;
         let row = sqlx::query_as::<_, RequestRow<DateTime<Utc>>>(&format!(
             "SELECT {REQUEST_COLUMNS} FROM itf_requests
              WHERE icn = $1 AND itf_type = $2 AND state IN ('pending', 'needs_attention')"
@@ -499,14 +610,14 @@ impl Store for PostgresStore {
         .await?;
         tx.commit().await?;
         Ok(Intake::Open {
-            request: row.try_into()?,
+            request: row.open(&self.keys)?,
             created,
         })
     }
 
     #[tracing::instrument(skip_all, fields(request_id = %id))]
     async fn request(&self, id: &str) -> Result<Option<ItfRequest>, StoreError> {
-        request_by_id(&self.pool, id).await
+        request_by_id(&self.pool, &self.keys, id).await
     }
 
     async fn latest_request(
@@ -518,11 +629,11 @@ impl Store for PostgresStore {
             "SELECT {REQUEST_COLUMNS} FROM itf_requests WHERE icn = $1 AND itf_type = $2
              ORDER BY received_at DESC LIMIT 1"
         ))
-        .bind(icn.expose())
+        .bind(self.keys.blind(icn))
         .bind(itf_type.as_str())
         .fetch_optional(&self.pool)
         .await?
-        .map(ItfRequest::try_from)
+        .map(|row| row.open(&self.keys))
         .transpose()
     }
 
@@ -562,7 +673,10 @@ impl Store for PostgresStore {
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
-        claimed.into_iter().map(ClaimedJob::try_from).collect()
+        claimed
+            .into_iter()
+            .map(|row| row.open(&self.keys))
+            .collect()
     }
 
     #[tracing::instrument(skip_all, fields(job_id = %job_id))]
@@ -696,7 +810,7 @@ impl Store for PostgresStore {
         icn: &Icn,
         itf_type: ItfType,
     ) -> Result<Option<ProviderRecord>, StoreError> {
-        record_of(&self.pool, icn.expose(), itf_type.as_str()).await
+        record_of(&self.pool, &self.keys.blind(icn), itf_type.as_str()).await
     }
 
     async fn record_active(
@@ -707,7 +821,14 @@ impl Store for PostgresStore {
         seen_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        upsert_active(&mut tx, icn.expose(), itf_type.as_str(), itf, seen_at).await?;
+        upsert_active(
+            &mut tx,
+            &self.keys.blind(icn),
+            itf_type.as_str(),
+            itf,
+            seen_at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -724,7 +845,7 @@ impl Store for PostgresStore {
                  provider_itf_id = NULL, creation_date = NULL, expiration_date = NULL,
                  active_seen_at = NULL",
         )
-        .bind(icn.expose())
+        .bind(self.keys.blind(icn))
         .bind(itf_type.as_str())
         .bind(seen_at)
         .execute(&self.pool)
@@ -862,7 +983,7 @@ impl Store for PostgresStore {
         tx.commit().await?;
         let messages = messages
             .into_iter()
-            .map(|row| OutboxMessage::try_from(row).map(OutboxItem::Message));
+            .map(|row| row.open(&self.keys).map(OutboxItem::Message));
         let alerts = alerts
             .into_iter()
             .map(|row| AlertDelivery::try_from(row).map(OutboxItem::Alert));
@@ -1080,7 +1201,7 @@ impl Store for PostgresStore {
         .bind(request_id)
         .fetch_optional(&mut *tx)
         .await?
-        .map(ItfRequest::try_from)
+        .map(|row| row.open(&self.keys))
         .transpose()?;
         let Some(before) = before else {
             return Ok(Repaired::NotFound);
@@ -1096,7 +1217,7 @@ impl Store for PostgresStore {
         }
         let cleared = Alert::needs_attention_cleared(request_id);
         set_alert_in(&mut tx, &cleared, false, now).await?;
-        let after = request_by_id(&mut *tx, request_id)
+        let after = request_by_id(&mut *tx, &self.keys, request_id)
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("request {request_id} vanished")))?;
         let entry = NewAuditEntry::change(acting, repair.action(), &before, &after, now);
@@ -1198,7 +1319,7 @@ impl Store for PostgresStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter().map(ItfRequest::try_from).collect()
+        rows.into_iter().map(|row| row.open(&self.keys)).collect()
     }
 
     async fn requests_of(&self, icn: &Icn) -> Result<Vec<ItfRequest>, StoreError> {
@@ -1206,10 +1327,10 @@ impl Store for PostgresStore {
             "SELECT {REQUEST_COLUMNS} FROM itf_requests WHERE icn = $1
              ORDER BY received_at DESC, id"
         ))
-        .bind(icn.expose())
+        .bind(self.keys.blind(icn))
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter().map(ItfRequest::try_from).collect()
+        rows.into_iter().map(|row| row.open(&self.keys)).collect()
     }
 
     async fn request_counts(&self) -> Result<Vec<(RequestState, u64)>, StoreError> {
@@ -1235,6 +1356,53 @@ impl Store for PostgresStore {
         .fetch_all(&self.pool)
         .await?;
         counted(rows, AttemptOutcome::parse)
+    }
+
+    async fn reseal(&self, limit: u32) -> Result<u64, StoreError> {
+        let current = format!("v1.{}.%", self.keys.current());
+        let requests: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT id, icn_sealed, veteran_name FROM itf_requests
+             WHERE icn_sealed NOT LIKE $1 OR veteran_name NOT LIKE $1 LIMIT $2",
+        )
+        .bind(&current)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let sessions: Vec<(Vec<u8>, String, String)> = sqlx::query_as(
+            "SELECT token_hash, icn_sealed, veteran_name FROM sessions
+             WHERE icn_sealed NOT LIKE $1 OR veteran_name NOT LIKE $1 LIMIT $2",
+        )
+        .bind(&current)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let reseal = |sealed: &str| {
+            self.keys
+                .open(sealed)
+                .map(|plain| self.keys.seal(&plain))
+                .map_err(|error| StoreError::Corrupt(error.to_string()))
+        };
+        let mut tx = self.pool.begin().await?;
+        for (id, icn, name) in &requests {
+            sqlx::query("UPDATE itf_requests SET icn_sealed = $1, veteran_name = $2 WHERE id = $3")
+                .bind(reseal(icn)?)
+                .bind(reseal(name)?)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (token, icn, name) in &sessions {
+            sqlx::query(
+                "UPDATE sessions SET icn_sealed = $1, veteran_name = $2 WHERE token_hash = $3",
+            )
+            .bind(reseal(icn)?)
+            .bind(reseal(name)?)
+            .bind(token)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok((requests.len() + sessions.len()) as u64)
     }
 
     async fn messages_of(&self, request_id: &str) -> Result<Vec<MessageRecord>, StoreError> {

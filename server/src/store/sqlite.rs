@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -30,9 +31,10 @@ use super::{
     Acting, Alert, AlertAction, AlertChannel, AlertDelivery, Attempt, AttemptOutcome, AuditEntry,
     BudgetAnswer, BudgetClaim, CircuitState, ClaimedJob, ConfirmedItf, Delivery, Intake,
     ItfRequest, JobCounts, JobOutcome, ListedAlert, MailboxEntry, MessageKind, MessageRecord,
-    NewAuditEntry, NewRequest, OldestPending, OperatorSession, OutboxItem, OutboxMessage,
-    ProviderRecord, Repair, Repaired, RequestState, Session, Store, StoreError, ACQUIRE_TIMEOUT,
+    NewAuditEntry, NewRequest, OldestPending, OperatorSession, OutboxItem, ProviderRecord, Repair,
+    Repaired, RequestState, Session, Store, StoreError, ACQUIRE_TIMEOUT,
 };
+use crate::sealing::Keys;
 use crate::session_token::SessionTokenHash;
 
 /// A timestamp stored as fixed-width RFC 3339 text in UTC, so that text
@@ -75,10 +77,12 @@ impl<'r> Decode<'r, Sqlite> for Time {
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: SqlitePool,
+    /// Seal ICNs and names, and make their blind index.
+    keys: Arc<Keys>,
 }
 
 impl SqliteStore {
-    pub fn open(url: &str) -> Result<Self, StoreError> {
+    pub fn open(url: &str, keys: Arc<Keys>) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(StoreError::Query)?
             .create_if_missing(true)
@@ -87,7 +91,10 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(std::time::Duration::from_secs(5))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Deleted and overwritten content is zeroed, so that sealing
+            // rows written in clear leaves no copy of them in the file.
+            .pragma("secure_delete", "ON");
         if let Some(dir) = options.get_filename().parent() {
             if dir != Path::new("") {
                 std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(e.into()))?;
@@ -101,7 +108,7 @@ impl SqliteStore {
             .max_connections(8)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options);
-        Ok(Self { pool, writer })
+        Ok(Self { pool, writer, keys })
     }
 }
 
@@ -136,6 +143,7 @@ fn seconds_ago(span: std::time::Duration) -> String {
 
 async fn request_by_id(
     executor: impl sqlx::SqliteExecutor<'_>,
+    keys: &Keys,
     id: &str,
 ) -> Result<Option<ItfRequest>, StoreError> {
     sqlx::query_as::<_, RequestRow<Time>>(&format!(
@@ -144,7 +152,7 @@ async fn request_by_id(
     .bind(id)
     .fetch_optional(executor)
     .await?
-    .map(ItfRequest::try_from)
+    .map(|row| row.open(keys))
     .transpose()
 }
 
@@ -188,22 +196,27 @@ async fn queue_job(
     Ok(())
 }
 
-async fn insert_request(tx: &mut Tx<'_>, new: &NewRequest<'_>) -> Result<bool, StoreError> {
+async fn insert_request(
+    tx: &mut Tx<'_>,
+    keys: &Keys,
+    new: &NewRequest<'_>,
+) -> Result<bool, StoreError> {
     let id = uuid::Uuid::new_v4().to_string();
     let inserted = sqlx::query(
-        "INSERT INTO itf_requests (id, user_id, icn, veteran_name, itf_type, state, received_at,
-             shown_pending, provider_said_none, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, ?6, ?6)
+        "INSERT INTO itf_requests (id, user_id, icn, icn_sealed, veteran_name, itf_type, state,
+             received_at, shown_pending, provider_said_none, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?9, ?4, ?5, 'pending', ?6, ?7, ?8, ?6, ?6)
          ON CONFLICT DO NOTHING",
     )
     .bind(&id)
     .bind(&new.veteran.user_id)
-    .bind(new.veteran.icn.expose())
-    .bind(new.veteran.name.expose())
+    .bind(keys.blind(&new.veteran.icn))
+    .bind(keys.seal(new.veteran.name.expose()))
     .bind(new.itf_type.as_str())
     .bind(Time(new.received_at))
     .bind(new.shown_pending)
     .bind(new.provider_said_none)
+    .bind(keys.seal(new.veteran.icn.expose()))
     .execute(&mut **tx)
     .await?
     .rows_affected()
@@ -418,6 +431,102 @@ async fn set_alert_in(
     Ok(Some(action))
 }
 
+impl SqliteStore {
+    /// Seals the ICNs and names of rows written before they were sealed,
+    /// in batches; the blind index takes the ICN's place. Returns how many
+    /// rows it sealed.
+    async fn seal_old_rows(&self) -> Result<u64, StoreError> {
+        let mut sealed = 0u64;
+        loop {
+            let batch = self.seal_requests().await?
+                + self.seal_sessions().await?
+                + self.seal_records().await?;
+            if batch == 0 {
+                break;
+            }
+            sealed += batch;
+        }
+        if sealed > 0 {
+            tracing::info!(sealed, "rows written before sealing are sealed");
+        }
+        Ok(sealed)
+    }
+
+    async fn seal_requests(&self) -> Result<u64, StoreError> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT id, icn, veteran_name FROM itf_requests WHERE icn_sealed IS NULL LIMIT 500",
+        )
+        .fetch_all(&self.writer)
+        .await?;
+        let mut tx = self.writer.begin().await?;
+        for (id, icn, name) in &rows {
+            let icn = icn_of(icn)?;
+            sqlx::query(
+                "UPDATE itf_requests SET icn = ?1, icn_sealed = ?2, veteran_name = ?3
+                 WHERE id = ?4 AND icn_sealed IS NULL",
+            )
+            .bind(self.keys.blind(&icn))
+            .bind(self.keys.seal(icn.expose()))
+            .bind(self.keys.seal(name))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len() as u64)
+    }
+
+    async fn seal_sessions(&self) -> Result<u64, StoreError> {
+        let rows: Vec<(Vec<u8>, String, String)> = sqlx::query_as(
+            "SELECT token_hash, icn, veteran_name FROM sessions WHERE icn_sealed IS NULL LIMIT 500",
+        )
+        .fetch_all(&self.writer)
+        .await?;
+        let mut tx = self.writer.begin().await?;
+        for (token, icn, name) in &rows {
+            let icn = icn_of(icn)?;
+            sqlx::query(
+                "UPDATE sessions SET icn = ?1, icn_sealed = ?2, veteran_name = ?3
+                 WHERE token_hash = ?4 AND icn_sealed IS NULL",
+            )
+            .bind(self.keys.blind(&icn))
+            .bind(self.keys.seal(icn.expose()))
+            .bind(self.keys.seal(name))
+            .bind(token)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len() as u64)
+    }
+
+    /// Our records of the provider are keyed by the blind index alone: an
+    /// ICN in clear is 17 characters, a blind index 64.
+    async fn seal_records(&self) -> Result<u64, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT icn, itf_type FROM provider_records WHERE length(icn) <> 64 LIMIT 500",
+        )
+        .fetch_all(&self.writer)
+        .await?;
+        let mut tx = self.writer.begin().await?;
+        for (icn, itf_type) in &rows {
+            sqlx::query("UPDATE provider_records SET icn = ?1 WHERE icn = ?2 AND itf_type = ?3")
+                .bind(self.keys.blind(&icn_of(icn)?))
+                .bind(icn)
+                .bind(itf_type)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len() as u64)
+    }
+}
+
+/// An ICN as a row written before sealing holds it.
+fn icn_of(text: &str) -> Result<Icn, StoreError> {
+    Icn::parse(text).map_err(|_| StoreError::Corrupt("a row holds a malformed ICN".to_owned()))
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
@@ -429,6 +538,13 @@ impl Store for SqliteStore {
         sqlx::migrate!("../migrations/sqlite")
             .run(&self.writer)
             .await?;
+        if self.seal_old_rows().await? > 0 {
+            // The clear text is gone from the tables (secure_delete
+            // overwrote it); the log's copies of its pages go too.
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.writer)
+                .await?;
+        }
         Ok(())
     }
 
@@ -443,16 +559,17 @@ impl Store for SqliteStore {
         session: &Session,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, veteran_name, icn, created_at, expires_at,
-                 last_seen_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5)",
+            "INSERT INTO sessions (token_hash, user_id, veteran_name, icn_sealed, created_at,
+                 expires_at, last_seen_at, icn)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5, ?7)",
         )
         .bind(token.as_bytes())
         .bind(&session.veteran.user_id)
-        .bind(session.veteran.name.expose())
-        .bind(session.veteran.icn.expose())
+        .bind(self.keys.seal(session.veteran.name.expose()))
+        .bind(self.keys.seal(session.veteran.icn.expose()))
         .bind(Time(session.created_at))
         .bind(Time(session.expires_at))
+        .bind(self.keys.blind(&session.veteran.icn))
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -464,7 +581,7 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Option<Session>, StoreError> {
         sqlx::query_as::<_, SessionRow<Time>>(
-            "SELECT user_id, veteran_name, icn, created_at, expires_at,
+            "SELECT user_id, veteran_name, icn_sealed, created_at, expires_at,
                  COALESCE(last_seen_at, created_at) AS last_seen_at
              FROM sessions WHERE token_hash = ? AND expires_at > ?",
         )
@@ -472,7 +589,7 @@ impl Store for SqliteStore {
         .bind(Time(now))
         .fetch_optional(&self.pool)
         .await?
-        .map(Session::try_from)
+        .map(|row| row.open(&self.keys))
         .transpose()
     }
 
@@ -523,14 +640,14 @@ impl Store for SqliteStore {
         // IMMEDIATE takes the write lock first, so the look at our record
         // and the insert are one step for every other writer.
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let icn = new.veteran.icn.expose();
+        let icn = &self.keys.blind(&new.veteran.icn);
         let itf_type = new.itf_type.as_str();
         let record = record_of(&mut *tx, icn, itf_type).await?;
         if let Some(active) = Intake::already_active(record, new.received_at) {
             tx.commit().await?;
             return Ok(active);
         }
-        let created = insert_request(&mut tx, new).await?;
+        let created = insert_request(&mut tx, &self.keys, new).await?;
         let row = sqlx::query_as::<_, RequestRow<Time>>(&format!(
             "SELECT {REQUEST_COLUMNS} FROM itf_requests
              WHERE icn = ?1 AND itf_type = ?2 AND state IN ('pending', 'needs_attention')"
@@ -541,14 +658,14 @@ impl Store for SqliteStore {
         .await?;
         tx.commit().await?;
         Ok(Intake::Open {
-            request: row.try_into()?,
+            request: row.open(&self.keys)?,
             created,
         })
     }
 
     #[tracing::instrument(skip_all, fields(request_id = %id))]
     async fn request(&self, id: &str) -> Result<Option<ItfRequest>, StoreError> {
-        request_by_id(&self.pool, id).await
+        request_by_id(&self.pool, &self.keys, id).await
     }
 
     async fn latest_request(
@@ -560,11 +677,11 @@ impl Store for SqliteStore {
             "SELECT {REQUEST_COLUMNS} FROM itf_requests WHERE icn = ?1 AND itf_type = ?2
              ORDER BY received_at DESC LIMIT 1"
         ))
-        .bind(icn.expose())
+        .bind(self.keys.blind(icn))
         .bind(itf_type.as_str())
         .fetch_optional(&self.pool)
         .await?
-        .map(ItfRequest::try_from)
+        .map(|row| row.open(&self.keys))
         .transpose()
     }
 
@@ -604,7 +721,10 @@ impl Store for SqliteStore {
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
-        claimed.into_iter().map(ClaimedJob::try_from).collect()
+        claimed
+            .into_iter()
+            .map(|row| row.open(&self.keys))
+            .collect()
     }
 
     #[tracing::instrument(skip_all, fields(job_id = %job_id))]
@@ -738,7 +858,7 @@ impl Store for SqliteStore {
         icn: &Icn,
         itf_type: ItfType,
     ) -> Result<Option<ProviderRecord>, StoreError> {
-        record_of(&self.pool, icn.expose(), itf_type.as_str()).await
+        record_of(&self.pool, &self.keys.blind(icn), itf_type.as_str()).await
     }
 
     async fn record_active(
@@ -749,7 +869,14 @@ impl Store for SqliteStore {
         seen_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
-        upsert_active(&mut tx, icn.expose(), itf_type.as_str(), itf, seen_at).await?;
+        upsert_active(
+            &mut tx,
+            &self.keys.blind(icn),
+            itf_type.as_str(),
+            itf,
+            seen_at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -766,7 +893,7 @@ impl Store for SqliteStore {
                  provider_itf_id = NULL, creation_date = NULL, expiration_date = NULL,
                  active_seen_at = NULL",
         )
-        .bind(icn.expose())
+        .bind(self.keys.blind(icn))
         .bind(itf_type.as_str())
         .bind(Time(seen_at))
         .execute(&self.writer)
@@ -903,7 +1030,7 @@ impl Store for SqliteStore {
         tx.commit().await?;
         let messages = messages
             .into_iter()
-            .map(|row| OutboxMessage::try_from(row).map(OutboxItem::Message));
+            .map(|row| row.open(&self.keys).map(OutboxItem::Message));
         let alerts = alerts
             .into_iter()
             .map(|row| AlertDelivery::try_from(row).map(OutboxItem::Alert));
@@ -1116,7 +1243,7 @@ impl Store for SqliteStore {
     ) -> Result<Repaired, StoreError> {
         // The one writer connection orders this against every other write.
         let mut tx = self.writer.begin().await?;
-        let Some(before) = request_by_id(&mut *tx, request_id).await? else {
+        let Some(before) = request_by_id(&mut *tx, &self.keys, request_id).await? else {
             return Ok(Repaired::NotFound);
         };
         if !repair.allowed_in(before.state) {
@@ -1130,7 +1257,7 @@ impl Store for SqliteStore {
         }
         let cleared = Alert::needs_attention_cleared(request_id);
         set_alert_in(&mut tx, &cleared, false, now).await?;
-        let after = request_by_id(&mut *tx, request_id)
+        let after = request_by_id(&mut *tx, &self.keys, request_id)
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("request {request_id} vanished")))?;
         let entry = NewAuditEntry::change(acting, repair.action(), &before, &after, now);
@@ -1232,7 +1359,7 @@ impl Store for SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter().map(ItfRequest::try_from).collect()
+        rows.into_iter().map(|row| row.open(&self.keys)).collect()
     }
 
     async fn requests_of(&self, icn: &Icn) -> Result<Vec<ItfRequest>, StoreError> {
@@ -1240,10 +1367,10 @@ impl Store for SqliteStore {
             "SELECT {REQUEST_COLUMNS} FROM itf_requests WHERE icn = ?1
              ORDER BY received_at DESC, id"
         ))
-        .bind(icn.expose())
+        .bind(self.keys.blind(icn))
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter().map(ItfRequest::try_from).collect()
+        rows.into_iter().map(|row| row.open(&self.keys)).collect()
     }
 
     async fn request_counts(&self) -> Result<Vec<(RequestState, u64)>, StoreError> {
@@ -1269,6 +1396,53 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         counted(rows, AttemptOutcome::parse)
+    }
+
+    async fn reseal(&self, limit: u32) -> Result<u64, StoreError> {
+        let current = format!("v1.{}.%", self.keys.current());
+        let requests: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT id, icn_sealed, veteran_name FROM itf_requests
+             WHERE icn_sealed NOT LIKE ?1 OR veteran_name NOT LIKE ?1 LIMIT ?2",
+        )
+        .bind(&current)
+        .bind(i64::from(limit))
+        .fetch_all(&self.writer)
+        .await?;
+        let sessions: Vec<(Vec<u8>, String, String)> = sqlx::query_as(
+            "SELECT token_hash, icn_sealed, veteran_name FROM sessions
+             WHERE icn_sealed NOT LIKE ?1 OR veteran_name NOT LIKE ?1 LIMIT ?2",
+        )
+        .bind(&current)
+        .bind(i64::from(limit))
+        .fetch_all(&self.writer)
+        .await?;
+        let reseal = |sealed: &str| {
+            self.keys
+                .open(sealed)
+                .map(|plain| self.keys.seal(&plain))
+                .map_err(|error| StoreError::Corrupt(error.to_string()))
+        };
+        let mut tx = self.writer.begin().await?;
+        for (id, icn, name) in &requests {
+            sqlx::query("UPDATE itf_requests SET icn_sealed = ?1, veteran_name = ?2 WHERE id = ?3")
+                .bind(reseal(icn)?)
+                .bind(reseal(name)?)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (token, icn, name) in &sessions {
+            sqlx::query(
+                "UPDATE sessions SET icn_sealed = ?1, veteran_name = ?2 WHERE token_hash = ?3",
+            )
+            .bind(reseal(icn)?)
+            .bind(reseal(name)?)
+            .bind(token)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok((requests.len() + sessions.len()) as u64)
     }
 
     async fn messages_of(&self, request_id: &str) -> Result<Vec<MessageRecord>, StoreError> {

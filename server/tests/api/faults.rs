@@ -79,10 +79,6 @@ async fn a_hanging_then_restarted_database_is_answered_honestly_and_loses_nothin
     cluster.resume();
 
     simulator.set_mode(json!({"mode": "up"})).await;
-    let store = itf_server::store::open(
-        &itf_server::config::DatabaseUrl::parse(&cluster.url()).unwrap(),
-        std::sync::Arc::new(itf_server::store::AlwaysOpen),
-    )
-    .unwrap();
+    let store = crate::support::TestDb::store_at(&cluster.url()).await;
     wait_until_all_active(&store, &users, Duration::from_secs(60)).await;
 }

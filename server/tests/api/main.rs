@@ -25,6 +25,7 @@ mod provider_answers;
 mod provider_logs;
 mod recovery;
 mod remediation;
+mod sealing;
 mod sessions;
 mod store_conformance;
 mod store_repairs;

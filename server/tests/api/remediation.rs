@@ -93,6 +93,8 @@ fn report(database_url: &str, args: &[&str]) -> (bool, String, String) {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("DATABASE_URL", database_url)
+        // The keys the test apps seal personal data with.
+        .env("ITF_DATA_DIR", crate::support::data_dir())
         .env("USER", "remediation-test")
         .args(["report", "date-drift"])
         .args(args)

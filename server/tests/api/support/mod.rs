@@ -69,9 +69,21 @@ impl TestDb {
 
     /// A migrated store on this database.
     pub async fn store(&self) -> Arc<dyn Store> {
-        let config = TestConfig::on(&self.url()).build();
-        let store =
-            store::open(&config.database, Arc::new(store::AlwaysOpen)).expect("the store opens");
+        Self::store_at(&self.url()).await
+    }
+
+    /// A migrated store on the database at `url`, with the keys the test
+    /// apps use.
+    pub async fn store_at(url: &str) -> Arc<dyn Store> {
+        let config = TestConfig::on(url).build();
+        let keys =
+            itf_server::sealing::load(&config.keys, &config.data_dir).expect("the keys load");
+        let store = store::open(
+            &config.database,
+            Arc::new(store::AlwaysOpen),
+            Arc::new(keys),
+        )
+        .expect("the store opens");
         store.migrate().await.expect("migrations run");
         store
     }
@@ -155,6 +167,14 @@ impl TestConfig {
     /// The longest wait between two attempts.
     pub fn retry_max_delay(mut self, delay: Duration) -> Self {
         self.0.worker.retry_max_delay = delay;
+        self
+    }
+
+    /// The keys personal data is sealed with: the data-keys file (the last
+    /// key current) and the blind-index key's file.
+    pub fn keys(mut self, data_keys: &Path, blind_index: &Path) -> Self {
+        self.0.keys.data_keys_file = Some(data_keys.to_owned());
+        self.0.keys.blind_index_key_file = Some(blind_index.to_owned());
         self
     }
 
@@ -245,6 +265,8 @@ pub struct TestApp {
     /// Keeps cookies, follows no redirects: what a browser would be sent.
     pub client: reqwest::Client,
     server: tokio::task::JoinHandle<()>,
+    /// Asks the app to shut down as it would on SIGTERM.
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl TestApp {
@@ -252,16 +274,30 @@ impl TestApp {
         let config = config.build();
         let app = Application::build(config).await.expect("the app starts");
         let address = app.local_addr();
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            app.run(std::future::pending())
-                .await
-                .expect("the app serves");
+            app.run(async move {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("the app serves");
         });
         Self {
             address,
             client: client(),
             server,
+            shutdown: Some(shutdown),
         }
+    }
+
+    /// Shuts the app down as SIGTERM does, its worker included, and waits
+    /// until it has: nothing of it runs on.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let server = std::mem::replace(&mut self.server, tokio::spawn(async {}));
+        let _ = server.await;
     }
 
     pub fn url(&self, path: &str) -> String {
