@@ -13,12 +13,24 @@ use crate::support::process::wait_until_all_active;
 use crate::support::provider::Rig;
 use crate::support::{TestApp, TestConfig};
 
+/// An answer, or a failure that says the app never answered: a hung
+/// request fails the test instead of holding the suite.
+async fn answered(request: reqwest::RequestBuilder, what: &str) -> reqwest::Response {
+    tokio::time::timeout(Duration::from_secs(30), request.send())
+        .await
+        .unwrap_or_else(|_| panic!("{what} had no answer within 30 s with the database down"))
+        .unwrap()
+}
+
 /// The page and the POST each answer within 3 s, saying the request was
 /// not saved.
 async fn answers_unavailable(app: &TestApp, browser: &reqwest::Client) {
     let asked = Instant::now();
-    let page = browser.get(app.url("/")).send().await.unwrap();
-    let page = page.text().await.unwrap();
+    let page = answered(browser.get(app.url("/")), "the page").await;
+    let page = tokio::time::timeout(Duration::from_secs(30), page.text())
+        .await
+        .expect("the page's body ended within 30 s")
+        .unwrap();
     assert!(
         page.contains(r#"data-itf-state="unavailable""#),
         "the page does not show unavailable:\n{page}"
@@ -29,11 +41,11 @@ async fn answers_unavailable(app: &TestApp, browser: &reqwest::Client) {
         asked.elapsed()
     );
     let asked = Instant::now();
-    let post = browser
-        .post(app.url("/v0/intent_to_file/compensation"))
-        .send()
-        .await
-        .unwrap();
+    let post = answered(
+        browser.post(app.url("/v0/intent_to_file/compensation")),
+        "the POST",
+    )
+    .await;
     assert_eq!(post.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(
         asked.elapsed() < Duration::from_secs(3),
