@@ -27,14 +27,29 @@ pub struct SignInChoice {
     pub description: String,
 }
 
-/// The test users mock sign-in offers, or `None` where mock sign-in is not
-/// mounted (any instance with a real provider).
-#[server(endpoint = "sign-in-choices")]
-pub async fn sign_in_choices() -> Result<Option<Vec<SignInChoice>>, PageError> {
-    if !crate::session::surfaces().development {
-        return Ok(None);
-    }
-    Ok(Some(test_user_choices()))
+/// How people sign in on this site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInMethods {
+    /// At the OpenID provider: veterans on the sign-in page, operators on
+    /// the console's.
+    pub provider: bool,
+    /// Development's made-up users, where mock sign-in is mounted (never
+    /// with a real provider).
+    pub test_users: Option<Vec<SignInChoice>>,
+}
+
+/// How veterans, or with `console` operators, sign in here.
+#[server(endpoint = "sign-in-options")]
+pub async fn sign_in_options(console: bool) -> Result<SignInMethods, PageError> {
+    let surfaces = crate::session::surfaces();
+    Ok(SignInMethods {
+        provider: if console {
+            surfaces.operator_sign_in
+        } else {
+            surfaces.veteran_sign_in
+        },
+        test_users: surfaces.development.then(test_user_choices),
+    })
 }
 
 /// The named test users, as sign-in forms list them.

@@ -34,6 +34,10 @@ pub struct Surfaces {
     /// Where the application begins, when it is not this app's own
     /// placeholder page.
     pub application_url: Option<String>,
+    /// Veterans sign in at an OpenID provider.
+    pub veteran_sign_in: bool,
+    /// Operators sign in to the console at an OpenID provider.
+    pub operator_sign_in: bool,
 }
 
 /// Where the start page gets the veteran's ITF status from: the server's
@@ -89,5 +93,7 @@ pub(crate) fn surfaces() -> Surfaces {
     leptos::prelude::use_context::<Surfaces>().unwrap_or(Surfaces {
         development: false,
         application_url: None,
+        veteran_sign_in: false,
+        operator_sign_in: false,
     })
 }

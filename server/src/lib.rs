@@ -15,6 +15,7 @@ pub mod provider;
 pub mod report;
 pub mod sealing;
 pub mod session_token;
+pub mod sign_in;
 pub mod store;
 pub mod telemetry;
 pub mod web;
@@ -107,6 +108,7 @@ impl Application {
         let wake = Arc::new(Notify::new());
         let circuit = Arc::new(Circuit::new(store.clone(), config.provider.circuit));
         let budget = Arc::new(Budget::new(store.clone(), config.provider.budget));
+        let sign_in = sign_in::Clients::configured(&config.sign_in)?;
         let config = Arc::new(config);
         let web = config.role.serves_pages().then(|| {
             let intake = Arc::new(IntakeService::new(
@@ -117,12 +119,8 @@ impl Application {
                 config.site.lookup_budget,
                 wake.clone(),
             ));
-            WebState::new(
-                config.clone(),
-                store.clone(),
-                leptos_options(&config, address),
-                intake,
-            )
+            let options = leptos_options(&config, address);
+            WebState::new(config.clone(), store.clone(), options, intake, sign_in)
         });
         let worker = config
             .role

@@ -10,6 +10,7 @@ use prometheus::{Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec,
 
 use crate::store::{
     AlertAction, AlertChannel, AlertCondition, AuditAction, CircuitState, JobCounts, MessageKind,
+    SignInKind,
 };
 
 /// How a delivery of a message can end, as `itf_messages_total` names it.
@@ -38,6 +39,7 @@ struct Domain {
     alerts: IntCounterVec,
     alert_deliveries: IntCounterVec,
     operator_actions: IntCounterVec,
+    sign_ins: IntCounterVec,
     date_drift: prometheus::IntGauge,
 }
 
@@ -145,6 +147,14 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
         &["action"],
     )
     .expect("valid metric");
+    let sign_ins = IntCounterVec::new(
+        Opts::new(
+            "itf_sign_ins_total",
+            "Sign-ins at the OpenID provider that came back, by who (veteran, operator) and outcome",
+        ),
+        &["kind", "outcome"],
+    )
+    .expect("valid metric");
     let date_drift = prometheus::IntGauge::new(
         "itf_date_drift_requests",
         "Requests of the last 30 days whose ITF the provider dated on a later day than we received them",
@@ -165,6 +175,7 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
         Box::new(alerts.clone()),
         Box::new(alert_deliveries.clone()),
         Box::new(operator_actions.clone()),
+        Box::new(sign_ins.clone()),
         Box::new(date_drift.clone()),
     ] {
         registry.register(collector).expect("registered once");
@@ -202,6 +213,11 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
     for action in OPERATOR_ACTIONS {
         operator_actions.with_label_values(&[action.as_str()]);
     }
+    for kind in [SignInKind::Veteran, SignInKind::Operator] {
+        for outcome in SIGN_IN_OUTCOMES {
+            sign_ins.with_label_values(&[kind.as_str(), outcome]);
+        }
+    }
     Domain {
         registry,
         intakes,
@@ -218,6 +234,7 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
         alerts,
         alert_deliveries,
         operator_actions,
+        sign_ins,
         date_drift,
     }
 });
@@ -347,6 +364,24 @@ pub fn operator_action(action: AuditAction) {
     DOMAIN
         .operator_actions
         .with_label_values(&[action.as_str()])
+        .inc();
+}
+
+/// How a sign-in at the provider ended, as `itf_sign_ins_total` names it.
+pub const SIGN_IN_OUTCOMES: [&str; 7] = [
+    "signed_in",
+    "unavailable",
+    "unknown_state",
+    "refused",
+    "rejected",
+    "no_icn",
+    "no_role",
+];
+
+pub fn sign_in(kind: SignInKind, outcome: &'static str) {
+    DOMAIN
+        .sign_ins
+        .with_label_values(&[kind.as_str(), outcome])
         .inc();
 }
 

@@ -11,7 +11,7 @@ use super::model::{
 use super::server_fns::{console_overview, console_report, console_request, console_requests};
 use crate::development::TEST_OPERATORS;
 use crate::domain::Operator;
-use crate::server_fns::sign_in_choices;
+use crate::server_fns::sign_in_options;
 use crate::PageError;
 
 /// Where the operator is, who they are, and the way out.
@@ -45,33 +45,48 @@ fn Problem(error: PageError) -> impl IntoView {
     }
 }
 
-/// `/console/sign-in`: in development, a made-up operator of each role.
+/// `/console/sign-in`: at the operators' OpenID provider, and in
+/// development as a made-up operator of each role.
 #[component]
 pub fn ConsoleSignInPage() -> impl IntoView {
-    let development = Resource::new(|| (), |_| sign_in_choices());
+    let options = Resource::new(|| (), |_| sign_in_options(true));
     view! {
         <Title text="Sign in to the console"/>
         <h1>"Sign in to the console"</h1>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || development.get().map(|found| match found {
-                Ok(Some(_)) => view! {
-                    <p>"This is a test site. Choose a made-up operator to sign in as."</p>
-                    <form method="post" action="/console/sign-in/mock" class="test-users">
-                        <ul>
-                            {TEST_OPERATORS.iter().map(|operator| view! {
-                                <li>
-                                    <button type="submit" name="user" value=operator.id data-user=operator.id class="usa-button">
-                                        <span class="user-name">{operator.id}</span>
-                                        <span class="user-description">{operator.description}</span>
-                                    </button>
-                                </li>
-                            }).collect_view()}
-                        </ul>
-                    </form>
+            {move || options.get().map(|found| match found {
+                Ok(options) if options.provider || options.test_users.is_some() => view! {
+                    {options.provider.then(|| view! {
+                        <p>"You'll sign in with your VA account, then come back here."</p>
+                        <form method="post" action="/console/sign-in/start">
+                            <button type="submit" class="usa-button" data-sign-in="provider">"Sign in"</button>
+                        </form>
+                    })}
+                    {options.test_users.is_some().then(|| view! { <TestOperators/> })}
                 }.into_any(),
                 _ => view! { <p>"Operator sign-in isn't set up on this site. Contact the team that runs it."</p> }.into_any(),
             })}
         </Suspense>
+    }
+}
+
+/// Development only: sign in as a made-up operator.
+#[component]
+fn TestOperators() -> impl IntoView {
+    view! {
+        <p>"This is a test site. Choose a made-up operator to sign in as."</p>
+        <form method="post" action="/console/sign-in/mock" class="test-users">
+            <ul>
+                {TEST_OPERATORS.iter().map(|operator| view! {
+                    <li>
+                        <button type="submit" name="user" value=operator.id data-user=operator.id class="usa-button">
+                            <span class="user-name">{operator.id}</span>
+                            <span class="user-description">{operator.description}</span>
+                        </button>
+                    </li>
+                }).collect_view()}
+            </ul>
+        </form>
     }
 }
 

@@ -9,6 +9,7 @@ mod keys;
 mod notify;
 mod provider;
 mod reader;
+mod sign_in;
 mod site;
 mod worker;
 
@@ -24,6 +25,7 @@ pub use provider::{
     read_key_file, BudgetSettings, CircuitSettings, LighthouseSettings, Provider, ProviderSettings,
     MAX_QUOTA_PER_MINUTE, SIMULATOR_ROOT,
 };
+pub use sign_in::{OpenIdClientSettings, OperatorSignIn, SignInSettings, VeteranSignIn};
 pub use site::{Profile, Role, SessionSettings, SiteSettings};
 pub use worker::{WorkerConfig, LEASE_MARGIN};
 
@@ -51,6 +53,8 @@ pub struct Config {
     pub alerts: AlertSettings,
     /// The keys personal data is sealed with.
     pub keys: KeySettings,
+    /// How veterans and operators sign in.
+    pub sign_in: SignInSettings,
 }
 
 /// A channel that delivers messages to veterans.
@@ -127,6 +131,7 @@ impl Config {
         let delayed_email_after = notify::delayed_email_after(&mut reader);
         let alerts = alerts::read(&mut reader);
         let keys = keys::read(&mut reader, production);
+        let sign_in = sign_in::read(&mut reader, production, role.serves_pages());
         if let Some(provider) = &provider {
             worker::check_lease(&mut reader, &worker, provider.timeouts.total);
         }
@@ -144,6 +149,7 @@ impl Config {
                 delayed_email_after,
                 alerts,
                 keys,
+                sign_in,
             }),
             _ => Err(ConfigError { problems }),
         }
@@ -297,6 +303,7 @@ mod tests {
             "LIGHTHOUSE_KEY_FILE",
             "ITF_DATA_KEYS_FILE",
             "ITF_BLIND_INDEX_KEY_FILE",
+            "ITF_VETERAN_OIDC_ISSUER",
         ] {
             assert!(text.contains(name), "{name} not named in:\n{text}");
         }
@@ -335,11 +342,24 @@ mod tests {
             ("LIGHTHOUSE_KEY_FILE", "/etc/itf/lighthouse.pem"),
             ("ITF_DATA_KEYS_FILE", "/etc/itf/data-keys"),
             ("ITF_BLIND_INDEX_KEY_FILE", "/etc/itf/blind-index.key"),
+            ("ITF_VETERAN_OIDC_ISSUER", "https://sign-in.va.gov/"),
+            ("ITF_VETERAN_OIDC_CLIENT_ID", "itf-async"),
+            ("ITF_PUBLIC_URL", "https://itf.va.gov"),
             // Behind a proxy on loopback, cookies are still Secure.
             ("LEPTOS_SITE_ADDR", "127.0.0.1:8080"),
         ])
         .unwrap();
         assert!(!config.development_surfaces());
+        let veteran = config.sign_in.veteran.as_ref().unwrap();
+        assert_eq!(veteran.client.issuer, "https://sign-in.va.gov/");
+        assert_eq!(
+            (
+                veteran.icn_claim.as_str(),
+                veteran.first_name_claim.as_str()
+            ),
+            ("icn", "given_name")
+        );
+        assert_eq!(config.sign_in.operator, None);
         assert!(config.site.secure_cookies());
         assert_eq!(config.site.sessions.idle.as_secs(), 30 * 60);
         assert_eq!(config.site.sessions.lifetime.as_secs(), 12 * 3600);
@@ -357,6 +377,89 @@ mod tests {
         assert_eq!(
             config.provider.timeouts,
             crate::provider::Timeouts::default()
+        );
+    }
+
+    #[test]
+    fn a_worker_in_production_needs_no_sign_in() {
+        let config = config(&[
+            ("ITF_PROFILE", "production"),
+            ("ITF_ROLE", "worker"),
+            ("DATABASE_URL", "postgres://itf@db.internal/itf"),
+            ("LIGHTHOUSE_BASE_URL", "https://sandbox-api.va.gov"),
+            ("LIGHTHOUSE_CLIENT_ID", "client"),
+            ("LIGHTHOUSE_AUDIENCE", "https://example.test/token"),
+            ("LIGHTHOUSE_KEY_FILE", "/etc/itf/lighthouse.pem"),
+            ("ITF_DATA_KEYS_FILE", "/etc/itf/data-keys"),
+            ("ITF_BLIND_INDEX_KEY_FILE", "/etc/itf/blind-index.key"),
+        ]);
+        assert!(config.is_ok(), "{:?}", config.err());
+    }
+
+    #[test]
+    fn sign_in_settings_that_cannot_work_are_each_named() {
+        let problems = config(&[
+            ("ITF_VETERAN_OIDC_ISSUER", "sign-in.va.gov"),
+            ("ITF_VETERAN_OIDC_SCOPES", "profile"),
+            ("ITF_OPERATOR_OIDC_CLIENT_ID", "console"),
+        ])
+        .unwrap_err()
+        .problems;
+        for setting in [
+            "ITF_VETERAN_OIDC_CLIENT_ID: missing",
+            "ITF_OPERATOR_OIDC_ISSUER: missing",
+            "ITF_PUBLIC_URL: missing",
+        ] {
+            assert!(
+                problems.iter().any(|p| p.starts_with(setting)),
+                "{setting}: {problems:?}"
+            );
+        }
+        let problems = config(&[
+            ("ITF_OPERATOR_OIDC_ISSUER", "http://127.0.0.1:3918"),
+            ("ITF_OPERATOR_OIDC_CLIENT_ID", "console"),
+            ("ITF_OPERATOR_ROLES", "itf-ops=root"),
+            ("ITF_PUBLIC_URL", "http://127.0.0.1:3000"),
+        ])
+        .unwrap_err()
+        .problems;
+        assert!(
+            problems.len() == 1
+                && problems[0].starts_with("ITF_OPERATOR_ROLES: \"itf-ops=root\" is not accepted"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn operators_groups_map_to_roles() {
+        let config = config(&[
+            ("ITF_OPERATOR_OIDC_ISSUER", "http://127.0.0.1:3918/"),
+            ("ITF_OPERATOR_OIDC_CLIENT_ID", "console"),
+            (
+                "ITF_OPERATOR_ROLES",
+                "itf-viewers=viewer, itf-admins = admin",
+            ),
+            ("ITF_PUBLIC_URL", "http://127.0.0.1:3000/"),
+        ])
+        .unwrap();
+        let operator = config.sign_in.operator.unwrap();
+        assert_eq!(
+            operator.roles,
+            [
+                (
+                    "itf-viewers".to_owned(),
+                    itf_app::domain::OperatorRole::Viewer
+                ),
+                (
+                    "itf-admins".to_owned(),
+                    itf_app::domain::OperatorRole::Admin
+                ),
+            ]
+        );
+        assert_eq!(operator.role_claim, "groups");
+        assert_eq!(
+            config.sign_in.public_url.as_deref(),
+            Some("http://127.0.0.1:3000")
         );
     }
 

@@ -3,8 +3,8 @@
 //! their timelines and the remediation report, and, as `operator` or
 //! `admin`, repair requests. Every repair, every search by ICN, every
 //! opened request and every download of the report is in the audit log.
-//! Mounted in development (mock sign-in) and wherever operator sign-in is
-//! configured; elsewhere `/console` is not found.
+//! Mounted wherever operators' OpenID sign-in is configured, and in
+//! development (mock sign-in); elsewhere `/console` is not found.
 
 mod actions;
 mod session;
@@ -23,7 +23,8 @@ use itf_app::domain::Operator;
 pub use session::{resolve, start as start_operator_session, COOKIE_NAME};
 pub use source::StoreConsole;
 
-use crate::config::SessionSettings;
+use crate::config::{OperatorSignIn, SessionSettings};
+use crate::sign_in::OpenIdClient;
 use crate::store::Store;
 use crate::web::ApiError;
 
@@ -35,6 +36,14 @@ pub struct ConsoleState {
     pub store: Arc<dyn Store>,
     pub secure_cookies: bool,
     pub sessions: SessionSettings,
+    /// Operators' sign-in at their OpenID provider, where it is set up.
+    pub sign_in: Option<Arc<ConsoleSignIn>>,
+}
+
+/// The operators' OpenID client, and how its claims map to roles.
+pub struct ConsoleSignIn {
+    pub client: Arc<OpenIdClient>,
+    pub settings: OperatorSignIn,
 }
 
 /// The console's own routes: its forms, its search and its download. Its
@@ -42,6 +51,8 @@ pub struct ConsoleState {
 pub fn router(state: ConsoleState) -> Router {
     Router::new()
         .route(session::SIGN_OUT, post(session::sign_out))
+        .route("/console/sign-in/start", post(session::begin_sign_in))
+        .route(session::CALLBACK, get(session::callback))
         .route("/console/search", post(actions::search))
         .route("/console/requests/{id}/retry", post(actions::retry))
         .route("/console/requests/{id}/resolve", post(actions::resolve))

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::review::ReviewState;
 use crate::console::start_operator_session;
+use crate::store::SignInMethod;
 use crate::web::{start_session, ApiError};
 
 #[derive(Deserialize)]
@@ -31,7 +32,7 @@ pub async fn mock_sign_in(
              or enter a load-test user from load-1 to load-100000.",
         )
     })?;
-    start_session(&state.web, &headers, veteran).await
+    start_session(&state.web, &headers, veteran, SignInMethod::Mock).await
 }
 
 /// `POST /console/sign-in/mock`: signs in to the console as a test
@@ -54,5 +55,6 @@ pub async fn mock_console_sign_in(
         title: "No console here",
         detail: "This site does not mount the operators' console.",
     })?;
-    start_operator_session(console, &headers, operator).await
+    let session = start_operator_session(console, &headers, operator, SignInMethod::Mock).await?;
+    Ok((session, Redirect::to(crate::console::ROOT)))
 }

@@ -271,6 +271,7 @@ pub struct OperatorSession {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
+    pub signed_in_with: super::SignInMethod,
 }
 
 /// An operator session row.
@@ -281,6 +282,7 @@ pub struct OperatorSessionRow<T> {
     created_at: T,
     expires_at: T,
     last_seen_at: T,
+    signed_in_with: String,
 }
 
 impl<T: Into<DateTime<Utc>>> TryFrom<OperatorSessionRow<T>> for OperatorSession {
@@ -296,6 +298,7 @@ impl<T: Into<DateTime<Utc>>> TryFrom<OperatorSessionRow<T>> for OperatorSession 
             created_at: row.created_at.into(),
             expires_at: row.expires_at.into(),
             last_seen_at: row.last_seen_at.into(),
+            signed_in_with: super::SignInMethod::parse(&row.signed_in_with)?,
         })
     }
 }

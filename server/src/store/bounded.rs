@@ -15,8 +15,8 @@ use super::{
     Acting, Alert, AlertAction, AlertChannel, Attempt, AttemptOutcome, AuditEntry, BudgetAnswer,
     BudgetClaim, CircuitState, ClaimedJob, ConfirmedItf, Delivery, Intake, ItfRequest, JobCounts,
     JobOutcome, ListedAlert, MailboxEntry, MessageRecord, NewAuditEntry, NewRequest, OldestPending,
-    OperatorSession, OutboxItem, ProviderRecord, Repair, Repaired, RequestState, Session, Store,
-    StoreError,
+    OperatorSession, OutboxItem, ProviderRecord, Repair, Repaired, RequestState, Session,
+    SignInAttempt, SignInMethod, Store, StoreError,
 };
 use crate::session_token::SessionTokenHash;
 
@@ -94,7 +94,10 @@ impl Store for Bounded {
         self.within(self.up()?.find_session(token, now)).await
     }
 
-    async fn delete_session(&self, token: &SessionTokenHash) -> Result<(), StoreError> {
+    async fn delete_session(
+        &self,
+        token: &SessionTokenHash,
+    ) -> Result<Option<SignInMethod>, StoreError> {
         self.within(self.up()?.delete_session(token)).await
     }
 
@@ -316,6 +319,22 @@ impl Store for Bounded {
             .await
     }
 
+    async fn begin_sign_in(
+        &self,
+        state: &SessionTokenHash,
+        attempt: &SignInAttempt,
+    ) -> Result<(), StoreError> {
+        self.within(self.up()?.begin_sign_in(state, attempt)).await
+    }
+
+    async fn take_sign_in(
+        &self,
+        state: &SessionTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SignInAttempt>, StoreError> {
+        self.within(self.up()?.take_sign_in(state, now)).await
+    }
+
     async fn create_operator_session(
         &self,
         token: &SessionTokenHash,
@@ -334,7 +353,10 @@ impl Store for Bounded {
             .await
     }
 
-    async fn delete_operator_session(&self, token: &SessionTokenHash) -> Result<(), StoreError> {
+    async fn delete_operator_session(
+        &self,
+        token: &SessionTokenHash,
+    ) -> Result<Option<SignInMethod>, StoreError> {
         self.within(self.up()?.delete_operator_session(token)).await
     }
 

@@ -7,6 +7,7 @@ mod audit;
 mod bounded;
 mod model;
 mod postgres;
+mod sign_in;
 mod sqlite;
 
 use std::sync::Arc;
@@ -32,6 +33,7 @@ pub use model::{
     RequestUpdate,
 };
 pub use postgres::{forward_job_notifications, PostgresStore};
+pub use sign_in::{SignInAttempt, SignInKind, SignInMethod};
 pub use sqlite::SqliteStore;
 
 use crate::config::DatabaseUrl;
@@ -121,6 +123,7 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
     /// When it was last used, to the minute (`TOUCH_EVERY`).
     pub last_seen_at: DateTime<Utc>,
+    pub signed_in_with: SignInMethod,
 }
 
 /// How stale a session's last use may be before it is written again, at
@@ -166,7 +169,11 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Option<Session>, StoreError>;
 
-    async fn delete_session(&self, token: &SessionTokenHash) -> Result<(), StoreError>;
+    /// Ends the session; returns how it was started, if it was there.
+    async fn delete_session(
+        &self,
+        token: &SessionTokenHash,
+    ) -> Result<Option<SignInMethod>, StoreError>;
 
     /// Records that the session was used at `now`.
     async fn touch_session(
@@ -175,8 +182,25 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
-    /// Removes sessions that expired before `now`; returns how many.
+    /// Removes veterans' and operators' sessions, and sign-ins under way,
+    /// that expired before `now`; returns how many.
     async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Keeps a sign-in under way at the OpenID provider, under the hash of
+    /// its `state`.
+    async fn begin_sign_in(
+        &self,
+        state: &SessionTokenHash,
+        attempt: &SignInAttempt,
+    ) -> Result<(), StoreError>;
+
+    /// Takes the sign-in under `state` out of the store: the attempt if it
+    /// has not expired at `now`, and never the same one twice.
+    async fn take_sign_in(
+        &self,
+        state: &SessionTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SignInAttempt>, StoreError>;
 
     /// Records a request and its `ensure_itf` job in one transaction, or
     /// returns the veteran's open request of that type if there is one.
@@ -384,7 +408,12 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Option<OperatorSession>, StoreError>;
 
-    async fn delete_operator_session(&self, token: &SessionTokenHash) -> Result<(), StoreError>;
+    /// Ends the operator's session; returns how it was started, if it was
+    /// there.
+    async fn delete_operator_session(
+        &self,
+        token: &SessionTokenHash,
+    ) -> Result<Option<SignInMethod>, StoreError>;
 
     /// Records that the operator's session was used at `now`.
     async fn touch_operator_session(

@@ -718,6 +718,7 @@ pub struct SessionRow<T> {
     created_at: T,
     expires_at: T,
     last_seen_at: T,
+    signed_in_with: String,
 }
 
 impl<T: Into<DateTime<Utc>>> SessionRow<T> {
@@ -732,6 +733,7 @@ impl<T: Into<DateTime<Utc>>> SessionRow<T> {
             created_at: row.created_at.into(),
             expires_at: row.expires_at.into(),
             last_seen_at: row.last_seen_at.into(),
+            signed_in_with: super::SignInMethod::parse(&row.signed_in_with)?,
         })
     }
 }

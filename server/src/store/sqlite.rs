@@ -27,12 +27,14 @@ use super::model::{
     ProviderRecordRow, RequestRow, SessionRow, CLAIMED_COLUMNS, JOB_COUNTS_QUERY, OUTBOX_COLUMNS,
     REQUEST_COLUMNS,
 };
+use super::sign_in::SignInAttemptRow;
 use super::{
     Acting, Alert, AlertAction, AlertChannel, AlertDelivery, Attempt, AttemptOutcome, AuditEntry,
     BudgetAnswer, BudgetClaim, CircuitState, ClaimedJob, ConfirmedItf, Delivery, Intake,
     ItfRequest, JobCounts, JobOutcome, ListedAlert, MailboxEntry, MessageKind, MessageRecord,
     NewAuditEntry, NewRequest, OldestPending, OperatorSession, OutboxItem, ProviderRecord, Repair,
-    Repaired, RequestState, Session, Store, StoreError, ACQUIRE_TIMEOUT,
+    Repaired, RequestState, Session, SignInAttempt, SignInMethod, Store, StoreError,
+    ACQUIRE_TIMEOUT,
 };
 use crate::sealing::Keys;
 use crate::session_token::SessionTokenHash;
@@ -560,8 +562,8 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, veteran_name, icn_sealed, created_at,
-                 expires_at, last_seen_at, icn)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5, ?7)",
+                 expires_at, last_seen_at, icn, signed_in_with)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5, ?7, ?8)",
         )
         .bind(token.as_bytes())
         .bind(&session.veteran.user_id)
@@ -570,6 +572,7 @@ impl Store for SqliteStore {
         .bind(Time(session.created_at))
         .bind(Time(session.expires_at))
         .bind(self.keys.blind(&session.veteran.icn))
+        .bind(session.signed_in_with.as_str())
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -582,7 +585,7 @@ impl Store for SqliteStore {
     ) -> Result<Option<Session>, StoreError> {
         sqlx::query_as::<_, SessionRow<Time>>(
             "SELECT user_id, veteran_name, icn_sealed, created_at, expires_at,
-                 COALESCE(last_seen_at, created_at) AS last_seen_at
+                 COALESCE(last_seen_at, created_at) AS last_seen_at, signed_in_with
              FROM sessions WHERE token_hash = ? AND expires_at > ?",
         )
         .bind(token.as_bytes())
@@ -619,20 +622,63 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn delete_session(&self, token: &SessionTokenHash) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
-            .bind(token.as_bytes())
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+    async fn delete_session(
+        &self,
+        token: &SessionTokenHash,
+    ) -> Result<Option<SignInMethod>, StoreError> {
+        let ended: Option<String> = sqlx::query_scalar(
+            "DELETE FROM sessions WHERE token_hash = ? RETURNING signed_in_with",
+        )
+        .bind(token.as_bytes())
+        .fetch_optional(&self.writer)
+        .await?;
+        ended.as_deref().map(SignInMethod::parse).transpose()
     }
 
     async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
-            .bind(Time(now))
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected())
+        let mut removed = 0;
+        for table in ["sessions", "operator_sessions", "sign_in_attempts"] {
+            let done = sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= ?"))
+                .bind(Time(now))
+                .execute(&self.writer)
+                .await?;
+            removed += done.rows_affected();
+        }
+        Ok(removed)
+    }
+
+    async fn begin_sign_in(
+        &self,
+        state: &SessionTokenHash,
+        attempt: &SignInAttempt,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sign_in_attempts (state_hash, kind, nonce, pkce_verifier, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .bind(state.as_bytes())
+        .bind(attempt.kind.as_str())
+        .bind(&attempt.nonce)
+        .bind(&attempt.pkce_verifier)
+        .bind(Time(attempt.expires_at))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn take_sign_in(
+        &self,
+        state: &SessionTokenHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SignInAttempt>, StoreError> {
+        let row = sqlx::query_as::<_, SignInAttemptRow<Time>>(
+            "DELETE FROM sign_in_attempts WHERE state_hash = ?1
+             RETURNING kind, nonce, pkce_verifier, expires_at",
+        )
+        .bind(state.as_bytes())
+        .fetch_optional(&self.writer)
+        .await?;
+        row.map_or(Ok(None), |row| row.open(now))
     }
 
     #[tracing::instrument(skip_all, fields(itf_type = %new.itf_type.as_str()))]
@@ -1273,14 +1319,15 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO operator_sessions (token_hash, operator_id, role, created_at, expires_at,
-                 last_seen_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?4)",
+                 last_seen_at, signed_in_with)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?4, ?6)",
         )
         .bind(token.as_bytes())
         .bind(&session.operator.id)
         .bind(session.operator.role.as_str())
         .bind(Time(session.created_at))
         .bind(Time(session.expires_at))
+        .bind(session.signed_in_with.as_str())
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -1293,7 +1340,8 @@ impl Store for SqliteStore {
     ) -> Result<Option<OperatorSession>, StoreError> {
         sqlx::query_as::<_, OperatorSessionRow<Time>>(
             "SELECT operator_id, role, created_at, expires_at,
-                 COALESCE(last_seen_at, created_at) AS last_seen_at FROM operator_sessions
+                 COALESCE(last_seen_at, created_at) AS last_seen_at, signed_in_with
+             FROM operator_sessions
              WHERE token_hash = ?1 AND expires_at > ?2",
         )
         .bind(token.as_bytes())
@@ -1304,12 +1352,17 @@ impl Store for SqliteStore {
         .transpose()
     }
 
-    async fn delete_operator_session(&self, token: &SessionTokenHash) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM operator_sessions WHERE token_hash = ?1")
-            .bind(token.as_bytes())
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+    async fn delete_operator_session(
+        &self,
+        token: &SessionTokenHash,
+    ) -> Result<Option<SignInMethod>, StoreError> {
+        let ended: Option<String> = sqlx::query_scalar(
+            "DELETE FROM operator_sessions WHERE token_hash = ?1 RETURNING signed_in_with",
+        )
+        .bind(token.as_bytes())
+        .fetch_optional(&self.writer)
+        .await?;
+        ended.as_deref().map(SignInMethod::parse).transpose()
     }
 
     async fn audit(&self, entry: &NewAuditEntry) -> Result<(), StoreError> {

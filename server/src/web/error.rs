@@ -10,7 +10,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::store::StoreError;
+use crate::sign_in::SignInError;
+use crate::store::{SignInKind, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -47,6 +48,12 @@ pub enum ApiError {
     Conflict {
         title: &'static str,
         detail: &'static str,
+    },
+    /// Sign-in at the OpenID provider did not end in a session.
+    #[error("{kind:?} sign-in failed: {error}")]
+    SignIn {
+        kind: SignInKind,
+        error: SignInError,
     },
     /// Mock sign-in, a plain HTML form, refused the user.
     #[error("sign-in refused")]
@@ -115,6 +122,7 @@ impl ApiError {
             Self::NotReady(why) => (S::SERVICE_UNAVAILABLE, "Not ready", not_ready(why)),
             Self::BadForm { title, detail } => (S::BAD_REQUEST, *title, detail.clone()),
             Self::Conflict { title, detail } => (S::CONFLICT, *title, (*detail).into()),
+            Self::SignIn { error, .. } => sign_in_parts(error),
             Self::SignInRefused(why) => (S::BAD_REQUEST, "We couldn't sign you in", (*why).into()),
             Self::Console {
                 status,
@@ -122,6 +130,58 @@ impl ApiError {
                 detail,
             } => (*status, *title, detail.clone()),
         }
+    }
+}
+
+const CALL_MYVA411: &str = "call MyVA411 at 800-698-2411 (TTY: 711) and we'll help.";
+
+fn sign_in_parts(error: &SignInError) -> (StatusCode, &'static str, Cow<'static, str>) {
+    use StatusCode as S;
+    match error {
+        SignInError::Unavailable(_) => (
+            S::SERVICE_UNAVAILABLE,
+            "Sign-in isn't available right now",
+            format!("We can't reach the sign-in service right now. {TRY_AGAIN}").into(),
+        ),
+        SignInError::UnknownState => (
+            S::BAD_REQUEST,
+            "This sign-in has ended",
+            "This sign-in was already used, was started in another browser, or is more \
+             than 10 minutes old. Sign in again."
+                .into(),
+        ),
+        SignInError::Refused(_) => (
+            S::BAD_REQUEST,
+            "You weren't signed in",
+            "The sign-in service didn't sign you in. If you cancelled, sign in again \
+             when you're ready."
+                .into(),
+        ),
+        SignInError::Rejected(_) => (
+            S::BAD_REQUEST,
+            "We couldn't confirm your sign-in",
+            format!("We couldn't confirm who signed in. Sign in again; if it keeps happening, {CALL_MYVA411}").into(),
+        ),
+        SignInError::NoIcn => (
+            S::FORBIDDEN,
+            "We can't find your VA records from this account",
+            format!(
+                "The account you signed in with doesn't give us your VA identifier (ICN), \
+                 so we can't look up or request an Intent to File for you. Sign in with \
+                 another account, or {CALL_MYVA411}"
+            )
+            .into(),
+        ),
+        SignInError::NoRole { id } => (
+            S::FORBIDDEN,
+            "You don't have a role in the console",
+            format!(
+                "You signed in as {id}, but your account isn't in any group that gives a \
+                 role in the ITF console. Ask your team lead to add you to the viewers', \
+                 operators' or admins' group, then sign in again."
+            )
+            .into(),
+        ),
     }
 }
 
@@ -139,12 +199,24 @@ impl IntoResponse for ApiError {
             tracing::info!(error = %self, "request refused");
         }
         match self {
-            Self::SignInRefused(_) => {
+            Self::SignIn {
+                kind: SignInKind::Veteran,
+                ..
+            }
+            | Self::SignInRefused(_) => {
                 let page = problem_page(title, &detail, "/sign-in", "Go back to sign in");
                 return (status, Html(page)).into_response();
             }
             Self::Console { .. } => {
                 let page = problem_page(title, &detail, "/console", "Go back to the console");
+                return (status, Html(page)).into_response();
+            }
+            Self::SignIn {
+                kind: SignInKind::Operator,
+                ..
+            } => {
+                let page =
+                    problem_page(title, &detail, "/console/sign-in", "Sign in to the console");
                 return (status, Html(page)).into_response();
             }
             _ => {}

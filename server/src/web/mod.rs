@@ -9,6 +9,7 @@ mod metrics;
 mod notify_callback;
 mod origin;
 mod session;
+mod sign_in;
 mod signed_in;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,12 +34,16 @@ pub use session::{
     cookie, cookie_header, cookie_token, forget, start_session,
     sweep_expired as sweep_expired_sessions,
 };
+pub use sign_in::{
+    begin as begin_sign_in, complete as complete_sign_in, finished, signed_out, Callback,
+};
 pub use signed_in::SignedIn;
 
 use crate::config::Config;
-use crate::console::{self, ConsoleState, StoreConsole};
+use crate::console::{self, ConsoleSignIn, ConsoleState, StoreConsole};
 use crate::development::Development;
 use crate::intake::{DelayThreshold, IntakeService, PanelService};
+use crate::sign_in::{Clients, OpenIdClient};
 use crate::store::Store;
 
 /// What every instance serves, web or worker: health, readiness, metrics.
@@ -79,6 +84,8 @@ pub struct WebState {
     pub panels: Arc<PanelService>,
     /// The operators' console, where it is mounted.
     pub console: Option<ConsoleState>,
+    /// Veterans' sign-in at the OpenID provider, where it is set up.
+    pub sign_in: Option<Arc<OpenIdClient>>,
     pub delayed_after: DelayThreshold,
 }
 
@@ -88,15 +95,23 @@ impl WebState {
         store: Arc<dyn Store>,
         leptos_options: LeptosOptions,
         intake: Arc<IntakeService>,
+        sign_in: Clients,
     ) -> Self {
         let delayed_after = DelayThreshold::new(config.site.delayed_after);
-        // Development's mock sign-in for now; real operator sign-in comes
-        // with the identity provider.
-        let console = config.development_surfaces().then(|| ConsoleState {
-            store: store.clone(),
-            secure_cookies: config.site.secure_cookies(),
-            sessions: config.site.sessions,
-        });
+        // Operators sign in at their provider, or, in development, as
+        // made-up operators; with neither there is no console.
+        let operators = sign_in
+            .operator
+            .clone()
+            .zip(config.sign_in.operator.clone())
+            .map(|(client, settings)| Arc::new(ConsoleSignIn { client, settings }));
+        let console =
+            (config.development_surfaces() || operators.is_some()).then(|| ConsoleState {
+                store: store.clone(),
+                secure_cookies: config.site.secure_cookies(),
+                sessions: config.site.sessions,
+                sign_in: operators,
+            });
         let emails = config.message_channel().is_some();
         let follow_up = !config.alert_channels().is_empty();
         let panels = Arc::new(PanelService::new(
@@ -114,6 +129,7 @@ impl WebState {
             panels,
             delayed_after,
             console,
+            sign_in: sign_in.veteran,
         }
     }
 }
@@ -175,6 +191,11 @@ fn pages(web: WebState, development: Option<Development>) -> Router {
     let surfaces = Surfaces {
         development: development.is_some(),
         application_url: web.config.site.application_url.clone(),
+        veteran_sign_in: web.sign_in.is_some(),
+        operator_sign_in: web
+            .console
+            .as_ref()
+            .is_some_and(|console| console.sign_in.is_some()),
     };
     let leptos_options = web.leptos_options.clone();
     let panels = Panels(web.panels.clone());
@@ -205,6 +226,8 @@ fn pages(web: WebState, development: Option<Development>) -> Router {
             move || shell(leptos_options.clone()),
         )
         .route("/sign-out", post(session::sign_out))
+        .route("/sign-in/start", post(sign_in::start))
+        .route(sign_in::CALLBACK, get(sign_in::callback))
         .route("/v0/intent_to_file", get(intent_to_file::list))
         .route("/v0/intent_to_file/{type}", post(intent_to_file::create))
         .route_layer(from_fn_with_state(web.clone(), session::resolve));

@@ -10,9 +10,10 @@ use chrono::{Duration, Utc};
 use itf_app::session::{CurrentVeteran, SessionLookupFailed};
 
 use super::error::ApiError;
+use super::sign_in::signed_out;
 use super::WebState;
 use crate::session_token::SessionToken;
-use crate::store::{session_activity, Session};
+use crate::store::{session_activity, Session, SignInMethod};
 
 pub const COOKIE_NAME: &str = "itf_session";
 /// A lifetime that cannot be written as a chrono duration falls back to
@@ -78,7 +79,7 @@ pub async fn resolve(State(state): State<WebState>, mut request: Request, next: 
 
 /// A session write whose failure changes nothing for this request: the
 /// session's times are checked on every request anyway.
-pub fn forget(written: Result<(), crate::store::StoreError>) {
+pub fn forget<T>(written: Result<T, crate::store::StoreError>) {
     if let Err(error) = written {
         tracing::warn!(%error, "could not record a session's use or end");
     }
@@ -91,6 +92,7 @@ pub async fn start_session(
     state: &WebState,
     previous: &HeaderMap,
     veteran: itf_app::domain::Veteran,
+    signed_in_with: SignInMethod,
 ) -> Result<(HeaderMap, Redirect), ApiError> {
     if let Some(old) = session_token(previous) {
         state.store.delete_session(&old.hash()).await?;
@@ -103,6 +105,7 @@ pub async fn start_session(
         created_at,
         expires_at: created_at + chrono::Duration::from_std(lifetime).unwrap_or(SESSION_LIFETIME),
         last_seen_at: created_at,
+        signed_in_with,
     };
     state.store.create_session(&token.hash(), &session).await?;
     let cookie = session_cookie(
@@ -121,18 +124,17 @@ pub fn cookie_header(cookie: &str) -> HeaderMap {
     headers
 }
 
-/// `POST /sign-out`: ends the session, wherever it was started.
-pub async fn sign_out(
-    State(state): State<WebState>,
-    headers: HeaderMap,
-) -> Result<(HeaderMap, Redirect), ApiError> {
+/// `POST /sign-out`: ends the session, wherever it was started, and the
+/// provider's too where it says how.
+pub async fn sign_out(State(state): State<WebState>, headers: HeaderMap) -> Response {
     // The cookie is cleared even when the database cannot end the session:
     // the browser is signed out either way.
-    if let Some(token) = session_token(&headers) {
-        forget(state.store.delete_session(&token.hash()).await);
-    }
+    let ended = match session_token(&headers) {
+        Some(token) => state.store.delete_session(&token.hash()).await,
+        None => Ok(None),
+    };
     let cookie = session_cookie("", 0, state.config.site.secure_cookies());
-    Ok((cookie_header(&cookie), Redirect::to("/sign-in")))
+    signed_out(&cookie, ended, state.sign_in.as_deref(), "/sign-in").await
 }
 
 fn session_cookie(value: &str, max_age_seconds: i64, secure: bool) -> String {

@@ -24,6 +24,8 @@ fn production_with_no_settings_exits_and_names_every_missing_one() {
         "LIGHTHOUSE_CLIENT_ID",
         "LIGHTHOUSE_AUDIENCE",
         "LIGHTHOUSE_KEY_FILE",
+        "ITF_DATA_KEYS_FILE",
+        "ITF_VETERAN_OIDC_ISSUER",
     ] {
         assert!(said.contains(name), "{name} not named in:\n{said}");
     }

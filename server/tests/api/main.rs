@@ -27,6 +27,7 @@ mod recovery;
 mod remediation;
 mod sealing;
 mod sessions;
+mod sign_in;
 mod store_conformance;
 mod store_repairs;
 mod va_notify;

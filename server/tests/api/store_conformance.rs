@@ -11,7 +11,7 @@ use itf_server::store::{
     Alert, AlertAction, AlertChannel, AlertCondition, AlertDelivery, Attempt, AttemptOutcome,
     BudgetAnswer, BudgetClaim, CallKind, CircuitState, ConfirmedItf, Delivery, Intake, ItfRequest,
     JobOutcome, ListedAlert, MailboxEntry, MessageKind, NewRequest, OutboxItem, OutboxMessage,
-    Paused, RequestState, Session, Store, StoreError,
+    Paused, RequestState, Session, SignInAttempt, SignInKind, SignInMethod, Store, StoreError,
 };
 
 /// Both databases keep microseconds.
@@ -56,6 +56,7 @@ fn session(user: &str, created_at: DateTime<Utc>, lifetime: Duration) -> Session
         created_at,
         expires_at: created_at + lifetime,
         last_seen_at: created_at,
+        signed_in_with: SignInMethod::Mock,
     }
 }
 
@@ -66,7 +67,10 @@ async fn migrations_can_run_again(store: Arc<dyn Store>) {
 
 async fn a_session_reads_back_as_written(store: Arc<dyn Store>) {
     let token = SessionToken::generate();
-    let written = session("vet-no-itf", now(), Duration::hours(12));
+    let written = Session {
+        signed_in_with: SignInMethod::Provider,
+        ..session("vet-no-itf", now(), Duration::hours(12))
+    };
     store.create_session(&token.hash(), &written).await.unwrap();
 
     let read = store.find_session(&token.hash(), now()).await.unwrap();
@@ -148,6 +152,62 @@ async fn sweeping_removes_only_expired_sessions(store: Arc<dyn Store>) {
         .is_some());
 }
 
+fn sign_in(kind: SignInKind, expires_at: DateTime<Utc>) -> SignInAttempt {
+    SignInAttempt {
+        kind,
+        nonce: SessionToken::generate().expose().to_owned(),
+        pkce_verifier: SessionToken::generate().expose().to_owned(),
+        expires_at,
+    }
+}
+
+async fn a_sign_in_is_taken_once_and_never_after_it_expires(store: Arc<dyn Store>) {
+    let (state, attempt) = (
+        SessionToken::generate(),
+        sign_in(SignInKind::Operator, now() + Duration::minutes(10)),
+    );
+    store.begin_sign_in(&state.hash(), &attempt).await.unwrap();
+    let taken = store.take_sign_in(&state.hash(), now()).await.unwrap();
+    assert_eq!(taken, Some(attempt), "read back as written");
+    assert_eq!(
+        store.take_sign_in(&state.hash(), now()).await.unwrap(),
+        None,
+        "a state is good once"
+    );
+
+    let (late, expired) = (
+        SessionToken::generate(),
+        sign_in(SignInKind::Veteran, now()),
+    );
+    store.begin_sign_in(&late.hash(), &expired).await.unwrap();
+    assert_eq!(
+        store
+            .take_sign_in(&late.hash(), now() + Duration::seconds(1))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .take_sign_in(&late.hash(), now() - Duration::hours(1))
+            .await
+            .unwrap(),
+        None,
+        "taken, though too late"
+    );
+
+    let (left, abandoned) = (
+        SessionToken::generate(),
+        sign_in(SignInKind::Veteran, now() - Duration::minutes(1)),
+    );
+    store.begin_sign_in(&left.hash(), &abandoned).await.unwrap();
+    assert_eq!(
+        store.delete_expired_sessions(now()).await.unwrap(),
+        1,
+        "swept with expired sessions"
+    );
+}
+
 async fn a_deleted_session_is_gone(store: Arc<dyn Store>) {
     let token = SessionToken::generate();
     store
@@ -157,15 +217,22 @@ async fn a_deleted_session_is_gone(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
-    store.delete_session(&token.hash()).await.unwrap();
+    assert_eq!(
+        store.delete_session(&token.hash()).await.unwrap(),
+        Some(SignInMethod::Mock),
+        "ending a session says how it was started"
+    );
     assert_eq!(
         store.find_session(&token.hash(), now()).await.unwrap(),
         None
     );
-    store
-        .delete_session(&token.hash())
-        .await
-        .expect("deleting twice is not an error");
+    assert_eq!(
+        store
+            .delete_session(&token.hash())
+            .await
+            .expect("deleting twice is not an error"),
+        None
+    );
 }
 
 async fn a_token_cannot_be_issued_twice(store: Arc<dyn Store>) {
@@ -965,6 +1032,7 @@ async fn an_undeliverable_message_opens_an_alert(store: Arc<dyn Store>) {
 crate::support::conformance!(
     migrations_can_run_again,
     a_session_reads_back_as_written,
+    a_sign_in_is_taken_once_and_never_after_it_expires,
     an_unknown_token_finds_nothing,
     an_expired_session_is_not_found,
     sweeping_removes_only_expired_sessions,

@@ -216,6 +216,7 @@ async fn an_operator_session_reads_back_until_it_expires(store: Arc<dyn Store>) 
         created_at,
         expires_at: created_at + Duration::hours(8),
         last_seen_at: created_at,
+        signed_in_with: itf_server::store::SignInMethod::Provider,
     };
     store
         .create_operator_session(&token.hash(), &session)
@@ -250,7 +251,10 @@ async fn an_operator_session_reads_back_until_it_expires(store: Arc<dyn Store>) 
         store.find_session(&token.hash(), now()).await.unwrap(),
         None
     );
-    store.delete_operator_session(&token.hash()).await.unwrap();
+    assert_eq!(
+        store.delete_operator_session(&token.hash()).await.unwrap(),
+        Some(itf_server::store::SignInMethod::Provider)
+    );
     assert_eq!(
         store
             .find_operator_session(&token.hash(), now())

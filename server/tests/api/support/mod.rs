@@ -240,6 +240,24 @@ impl TestConfig {
         self
     }
 
+    /// Veterans sign in at the OpenID provider `issuer`, with the client
+    /// `itf-veterans` and no secret.
+    pub fn veteran_sign_in(mut self, issuer: &str) -> Self {
+        let public = format!("http://{}", self.0.site.addr);
+        self.0.sign_in.public_url = Some(public);
+        self.0.sign_in.veteran = Some(itf_server::config::VeteranSignIn {
+            client: itf_server::config::OpenIdClientSettings {
+                issuer: issuer.to_owned(),
+                client_id: "itf-veterans".to_owned(),
+                client_secret_file: None,
+                scopes: vec!["openid".to_owned(), "profile".to_owned()],
+            },
+            icn_claim: "icn".to_owned(),
+            first_name_claim: "given_name".to_owned(),
+        });
+        self
+    }
+
     /// Production, against a real provider's address (never called).
     pub fn production(mut self) -> Self {
         self.0.profile = Profile::Production;
