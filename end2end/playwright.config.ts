@@ -1,14 +1,27 @@
 import { defineConfig } from '@playwright/test';
-import { mkdtempSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { appSettings, OIDC_PORT, SECOND_APP_PORT } from './tests/app';
 
 // The suite starts the built server itself (scripts/test.sh builds it and
 // says where), on its own port and a fresh SQLite database, with the
-// provider simulator inside it.
+// provider simulator inside it; and a real OpenID provider beside it
+// (oidc/provider.mjs) that veterans and operators sign in at.
 const port = Number(process.env.ITF_E2E_PORT ?? 3917);
 const baseURL = `http://127.0.0.1:${port}`;
-const dataDir = mkdtempSync(join(tmpdir(), 'itf-e2e-'));
+// Made once, by the runner: test workers load this file again, and find
+// these in the environment they inherit from it.
+process.env.ITF_E2E_DATA_DIR ??= mkdtempSync(join(tmpdir(), 'itf-e2e-'));
+const dataDir = process.env.ITF_E2E_DATA_DIR;
+// Each run registers its clients with fresh secrets, kept in files as the
+// app reads them.
+process.env.ITF_E2E_VETERAN_SECRET ??= randomBytes(24).toString('hex');
+process.env.ITF_E2E_OPERATOR_SECRET ??= randomBytes(24).toString('hex');
+const secrets = { veteran: process.env.ITF_E2E_VETERAN_SECRET, operator: process.env.ITF_E2E_OPERATOR_SECRET };
+writeFileSync(join(dataDir, 'veteran-client-secret'), secrets.veteran);
+writeFileSync(join(dataDir, 'operator-client-secret'), secrets.operator);
 
 export default defineConfig({
   testDir: './tests',
@@ -36,29 +49,29 @@ export default defineConfig({
     { name: 'e2e', testIgnore: /gallery\.spec\.ts/ },
     { name: 'gallery', testMatch: /gallery\.spec\.ts/, timeout: 180_000 },
   ],
-  webServer: {
-    command: process.env.ITF_BIN ?? '../target/debug/itf-async',
-    url: `${baseURL}/readyz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'pipe',
-    stderr: 'pipe',
-    env: {
-      DATABASE_URL: `sqlite://${dataDir}/itf-async.db`,
-      ITF_DATA_DIR: dataDir,
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      LEPTOS_SITE_ROOT: process.env.ITF_SITE_ROOT ?? '../target/site',
-      // Short retries, so that a provider coming back is seen in seconds;
-      // a 429's Retry-After, which holds every worker, held as short, so
-      // that the test after a throttled one is not held back by it.
-      ITF_RETRY_MAX_DELAY: '2',
-      LIGHTHOUSE_RETRY_AFTER_MAX: '2',
-      // The pages are tested state by state with the provider switched
-      // between modes; the circuit and the provider budget, tested on their
-      // own, stay out of the way.
-      ITF_CIRCUIT_FAILURES: '1000000',
-      LIGHTHOUSE_QUOTA_PER_MINUTE: '60000',
-      RUST_LOG: 'warn',
+  webServer: [
+    {
+      command: 'node oidc/provider.mjs',
+      url: `http://127.0.0.1:${OIDC_PORT}/.well-known/openid-configuration`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: {
+        ITF_E2E_OIDC_PORT: String(OIDC_PORT),
+        ITF_E2E_APP_PORTS: `${port},${SECOND_APP_PORT}`,
+        ITF_E2E_VETERAN_SECRET: secrets.veteran,
+        ITF_E2E_OPERATOR_SECRET: secrets.operator,
+      },
     },
-  },
+    {
+      command: process.env.ITF_BIN ?? '../target/debug/itf-async',
+      url: `${baseURL}/readyz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: appSettings(port, dataDir),
+    },
+  ],
 });
