@@ -4,8 +4,9 @@
 //! drain, instances are SIGKILLed and started again, one is SIGSTOPped for
 //! longer than its lease, the simulator cycles through its fault modes and
 //! PostgreSQL is stopped and started once. Then every acknowledged request
-//! must be `active` (the rejections `needs_attention`) and no veteran may
-//! hold two ITFs at the simulator.
+//! must be `active` (the rejections `needs_attention`), no veteran may
+//! hold two ITFs at the simulator, and a `pg_dump` of the database may hold
+//! none of the veterans' ICNs or names in clear.
 //!
 //!     bench/chaos --requests N --instances K
 //!
@@ -26,6 +27,7 @@ use serde_json::{json, Value};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 
+use itf_app::development::test_veteran;
 use itf_bench::cluster;
 use itf_bench::fleet::{wait_ready, Instance, Simulator};
 
@@ -422,6 +424,19 @@ async fn tally(run: &Run, acknowledged: &HashSet<String>) -> Tally {
     tally
 }
 
+/// How many of the run's veterans have their ICN or name in clear in a
+/// dump of the database.
+fn in_clear(run: &Run, users: &HashSet<String>) -> usize {
+    let dump = String::from_utf8_lossy(&cluster::dump(&run.cluster.url())).into_owned();
+    users
+        .iter()
+        .filter(|user| {
+            let veteran = test_veteran(user).expect("the run's users are test users");
+            dump.contains(veteran.icn.expose()) || dump.contains(veteran.name.expose())
+        })
+        .count()
+}
+
 async fn report(
     run: &Run,
     args: &Args,
@@ -430,6 +445,11 @@ async fn report(
     took: Duration,
 ) -> ExitCode {
     let tally = tally(run, acknowledged).await;
+    let in_clear = in_clear(run, acknowledged);
+    println!(
+        "at rest: pg_dump holds {in_clear} of {} veterans' ICNs or names in clear",
+        acknowledged.len()
+    );
     let rescue = run.max_rescue_ms.load(Ordering::Relaxed) as f64 / 1000.0;
     let per_itf = tally.calls as f64 / (tally.active.max(1)) as f64;
     println!("| requests | instances | acknowledged | active | needs_attention | lost | duplicate ITFs | kills (with jobs held) | max rescue | provider calls per ITF | run time |");
@@ -458,7 +478,7 @@ async fn report(
         tally.lost,
         tally.duplicates
     );
-    let off = !drained || tally.lost > 0 || tally.duplicates > 0 || rescue > 30.0;
+    let off = !drained || tally.lost > 0 || tally.duplicates > 0 || rescue > 30.0 || in_clear > 0;
     if off {
         ExitCode::FAILURE
     } else {

@@ -126,18 +126,9 @@ async fn nothing_personal_is_in_clear_in_a_dump_of_postgresql() {
     pool.close().await;
     fill(&db).await;
     still_found(&db).await;
-    let dump = std::process::Command::new("/usr/lib/postgresql/15/bin/pg_dump")
-        .arg("--data-only")
-        .arg(db.url())
-        .output()
-        .expect("pg_dump runs");
-    assert!(
-        dump.status.success(),
-        "{}",
-        String::from_utf8_lossy(&dump.stderr)
-    );
-    assert!(dump.stdout.len() > 1000, "a dump with data");
-    assert_sealed("the dump", &dump.stdout);
+    let dump = crate::support::cluster::dump(&db.url());
+    assert!(dump.len() > 1000, "a dump with data");
+    assert_sealed("the dump", &dump);
 }
 
 /// Writes key files: data keys `ids` (the last current) and a blind-index

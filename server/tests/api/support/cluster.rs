@@ -153,3 +153,19 @@ fn running_as_root() -> bool {
         .output()
         .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
 }
+
+/// The rows of the database at `url` as `pg_dump --data-only` writes them:
+/// what a stolen backup would show.
+pub fn dump(url: &str) -> Vec<u8> {
+    let dump = Command::new(format!("{BIN}/pg_dump"))
+        .arg("--data-only")
+        .arg(url)
+        .output()
+        .expect("pg_dump runs");
+    assert!(
+        dump.status.success(),
+        "pg_dump failed: {}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    dump.stdout
+}
