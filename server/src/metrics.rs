@@ -213,7 +213,7 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
     for action in OPERATOR_ACTIONS {
         operator_actions.with_label_values(&[action.as_str()]);
     }
-    for kind in [SignInKind::Veteran, SignInKind::Operator] {
+    for &kind in SignInKind::ALL {
         for outcome in SIGN_IN_OUTCOMES {
             sign_ins.with_label_values(&[kind.as_str(), outcome]);
         }

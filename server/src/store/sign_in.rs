@@ -3,53 +3,24 @@
 
 use chrono::{DateTime, Utc};
 
-/// Who is signing in, and so which client, callback and session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignInKind {
-    Veteran,
-    Operator,
-}
+use super::model::named;
+use super::StoreError;
 
-impl SignInKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Veteran => "veteran",
-            Self::Operator => "operator",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Veteran, Self::Operator]
-            .into_iter()
-            .find(|kind| kind.as_str() == text)
+named! {
+    /// Who is signing in, and so which client, callback and session.
+    pub enum SignInKind {
+        Veteran => "veteran",
+        Operator => "operator",
     }
 }
 
-/// How a session was started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignInMethod {
-    /// At the OpenID provider, whose own session signing out ends too.
-    Provider,
-    /// Development's mock sign-in.
-    Mock,
-}
-
-impl SignInMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Provider => "provider",
-            Self::Mock => "mock",
-        }
-    }
-
-    pub fn parse(text: &str) -> Result<Self, super::StoreError> {
-        match text {
-            "provider" => Ok(Self::Provider),
-            "mock" => Ok(Self::Mock),
-            other => Err(super::StoreError::Corrupt(format!(
-                "unknown sign-in method {other:?}"
-            ))),
-        }
+named! {
+    /// How a session was started.
+    pub enum SignInMethod {
+        /// At the OpenID provider, whose own session signing out ends too.
+        Provider => "provider",
+        /// Development's mock sign-in.
+        Mock => "mock",
     }
 }
 
@@ -83,10 +54,8 @@ pub struct SignInAttemptRow<T> {
 
 impl<T: Into<DateTime<Utc>>> SignInAttemptRow<T> {
     /// The attempt, if it is still good at `now`.
-    pub fn open(self, now: DateTime<Utc>) -> Result<Option<SignInAttempt>, super::StoreError> {
-        let kind = SignInKind::parse(&self.kind).ok_or_else(|| {
-            super::StoreError::Corrupt(format!("unknown sign-in kind {:?}", self.kind))
-        })?;
+    pub fn open(self, now: DateTime<Utc>) -> Result<Option<SignInAttempt>, StoreError> {
+        let kind = SignInKind::parse(&self.kind)?;
         let expires_at = self.expires_at.into();
         Ok((expires_at > now).then_some(SignInAttempt {
             kind,
