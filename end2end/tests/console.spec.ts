@@ -3,6 +3,7 @@ import {
   expectNoSeriousAccessibilityViolations,
   freshVeteran,
   panel,
+  providerMode,
   resetControls,
   signIn,
 } from './helpers';
@@ -88,4 +89,56 @@ test('an operator finds a refused request, retries it once the provider knows th
   // And the veteran's page says so.
   await page.goto('/');
   await expect(panel(page)).toHaveAttribute('data-itf-state', 'active');
+});
+
+/** Sets compensation's rollout flag as ops-admin, through the console's form. */
+async function setRollout(admin: Page, choice: 'On' | 'Off', reason: string) {
+  await admin.goto('/console');
+  // The design system hides the radio itself; people click its label.
+  await admin.getByText(new RegExp(`^${choice}:`)).click();
+  await expect(admin.getByLabel(new RegExp(`^${choice}:`))).toBeChecked();
+  await admin.getByLabel('Why (kept in the audit log)').fill(reason);
+  await admin.getByRole('button', { name: 'Set the flag' }).click();
+  await expect(admin).toHaveURL(/\/console$/);
+}
+
+test('an admin turns compensation off and a new veteran waits for the provider, as before; then on again', async ({
+  page,
+  request,
+  browser,
+}) => {
+  const admin = await operator(browser, 'ops-admin');
+  await admin.goto('/console');
+  await expect(admin.getByTestId('rollout')).toContainText('compensation');
+  await expectNoSeriousAccessibilityViolations(admin);
+  // Only an admin has the form.
+  const ops = await operator(browser, 'ops-operator');
+  await ops.goto('/console');
+  await expect(ops.getByRole('button', { name: 'Set the flag' })).toHaveCount(0);
+
+  await providerMode(request, 'down');
+  try {
+    await setRollout(admin, 'Off', 'the provider is failing; back to the old path');
+    await expect(admin.getByTestId('rollout').getByRole('row', { name: /compensation/ })).toContainText('off');
+    await expect(admin.getByTestId('rollout-changes')).toContainText('the provider is failing; back to the old path');
+
+    // Within seconds every instance follows: a new veteran is told the
+    // provider could not confirm, and nothing is recorded for them.
+    await expect(async () => {
+      await signIn(page, freshVeteran());
+      await page.goto('/');
+      await expect(panel(page)).toHaveAttribute('data-itf-state', 'unconfirmed', { timeout: 1_000 });
+    }).toPass({ timeout: 10_000 });
+    await expect(panel(page)).toContainText("We can't confirm if we have an Intent to File on record for you right now");
+    await expect(page.getByRole('link', { name: 'Start your application' })).toBeVisible();
+    await expectNoSeriousAccessibilityViolations(page);
+  } finally {
+    await setRollout(admin, 'On', 'the provider is steady again');
+  }
+  // The tests after this one take the asynchronous path again.
+  await expect(async () => {
+    await signIn(page, freshVeteran());
+    await page.goto('/');
+    await expect(panel(page)).toHaveAttribute('data-itf-state', 'pending', { timeout: 1_000 });
+  }).toPass({ timeout: 10_000 });
 });

@@ -7,6 +7,7 @@ pub mod circuit;
 pub mod config;
 pub mod console;
 pub mod development;
+pub mod flag;
 pub mod intake;
 pub mod messages;
 pub mod metrics;
@@ -92,7 +93,7 @@ impl Application {
             || Arc::new(store::AlwaysOpen) as Arc<dyn store::Gate>,
             Development::gate,
         );
-        let store = open_store(&config, gate)?;
+        let (store, keys) = open_store(&config, gate)?;
         let listener = TcpListener::bind(config.site.addr)
             .await
             .map_err(|source| StartError::Bind {
@@ -118,6 +119,7 @@ impl Application {
                 budget.clone(),
                 config.site.lookup_budget,
                 wake.clone(),
+                keys,
             ));
             let options = leptos_options(&config, address);
             WebState::new(config.clone(), store.clone(), options, intake, sign_in)
@@ -313,12 +315,13 @@ pub async fn rotate_keys(config: &Config) -> Result<(u64, String), StartError> {
 }
 
 /// The store the settings name, its personal data sealed with their keys.
+/// The store the settings name, and the keys it seals with.
 pub fn open_store(
     config: &Config,
     gate: Arc<dyn store::Gate>,
-) -> Result<Arc<dyn Store>, StartError> {
+) -> Result<(Arc<dyn Store>, Arc<sealing::Keys>), StartError> {
     let keys = Arc::new(sealing::load(&config.keys, &config.data_dir)?);
-    Ok(store::open(&config.database, gate, keys)?)
+    Ok((store::open(&config.database, gate, keys.clone())?, keys))
 }
 
 /// Migrates the schema. A PostgreSQL that is down at start-up does not stop
@@ -359,7 +362,7 @@ async fn migrate_when_reachable(operations: Operations) {
 
 /// Runs the migrations once, for `itf-async migrate`.
 pub async fn migrate(config: &Config) -> Result<(), StartError> {
-    let store = open_store(config, Arc::new(store::AlwaysOpen))?;
+    let (store, _) = open_store(config, Arc::new(store::AlwaysOpen))?;
     store.migrate().await?;
     Ok(())
 }

@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use itf_server::config::{Config, Profile};
+use itf_server::flag;
 use itf_server::report::{self, Days};
 use itf_server::{telemetry, Application, StandaloneSimulator};
 
@@ -20,8 +21,6 @@ enum Command {
     Serve,
     /// Bring the database schema up to date, then exit.
     Migrate,
-    /// Run the simulator of the Lighthouse API on its own. Point apps at it
-    /// with LIGHTHOUSE_BASE_URL=http://HOST:PORT/_sim/lighthouse.
     /// Seal every ICN and name again under the current key
     /// (ITF_DATA_KEY_CURRENT, else the key file's last), in batches, while
     /// the service runs; then the old key can be removed from the file.
@@ -31,6 +30,13 @@ enum Command {
         #[command(subcommand)]
         report: Report,
     },
+    /// Show or set the rollout flag: which path each ITF type takes.
+    Flag {
+        #[command(subcommand)]
+        flag: Flag,
+    },
+    /// Run the simulator of the Lighthouse API on its own. Point apps at it
+    /// with LIGHTHOUSE_BASE_URL=http://HOST:PORT/_sim/lighthouse.
     Simulator {
         /// Where to listen.
         #[arg(long, default_value = "127.0.0.1:3100")]
@@ -57,6 +63,24 @@ enum Report {
     },
 }
 
+#[derive(Subcommand)]
+enum Flag {
+    /// Every ITF type's flag, and who last set it.
+    Show,
+    /// Set an ITF type's flag: `off` (synchronous: the kill switch; what is
+    /// queued keeps draining), `on`, or `percent N` of veterans. Audited.
+    Set {
+        /// compensation (pension and survivor stay off).
+        itf_type: String,
+        /// off, on, or percent N.
+        #[arg(num_args = 1..=2, required = true)]
+        rollout: Vec<String>,
+        /// Why, for the audit log.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -78,6 +102,7 @@ async fn main() -> ExitCode {
             quota_per_minute,
         } => simulate(addr, quota_per_minute, &config).await,
         Command::Report { report } => return print_report(report, &config).await,
+        Command::Flag { flag } => return flag_command(flag, &config).await,
         Command::RotateKeys => itf_server::rotate_keys(&config)
             .await
             .map(|(resealed, key)| {
@@ -121,6 +146,29 @@ async fn print_report(report: Report, config: &Config) -> ExitCode {
         }
         Err(error) => {
             eprintln!("itf-async report: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn flag_command(flag: Flag, config: &Config) -> ExitCode {
+    let done = match flag {
+        Flag::Show => flag::show_from_the_command_line(config).await,
+        Flag::Set {
+            itf_type,
+            rollout,
+            reason,
+        } => flag::set_from_the_command_line(config, &itf_type, &rollout.join(" "), &reason)
+            .await
+            .map(|set| format!("{}\n", flag::line(&set))),
+    };
+    match done {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("itf-async flag: {error}");
             ExitCode::FAILURE
         }
     }

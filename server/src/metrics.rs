@@ -351,13 +351,14 @@ pub fn alert_delivery(channel: AlertChannel, outcome: &'static str) {
 }
 
 /// What operators do, as `itf_operator_actions_total` names it.
-pub const OPERATOR_ACTIONS: [AuditAction; 6] = [
+pub const OPERATOR_ACTIONS: [AuditAction; 7] = [
     AuditAction::Retry,
     AuditAction::Resolve,
     AuditAction::Note,
     AuditAction::SearchIcn,
     AuditAction::OpenRequest,
     AuditAction::DownloadReport,
+    AuditAction::SetRollout,
 ];
 
 pub fn operator_action(action: AuditAction) {

@@ -163,11 +163,7 @@ pub async fn from_the_command_line(
         std::sync::Arc::new(keys),
     )?;
     let drift = date_drift(store.as_ref(), days).await?;
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
-    let account = itf_app::domain::Operator {
-        id: format!("command line ({user})"),
-        role: itf_app::domain::OperatorRole::Admin,
-    };
+    let account = crate::store::command_line_operator();
     let entry = NewAuditEntry {
         reason: Some(format!(
             "date-drift report, received {} to {}, {} requests",

@@ -129,15 +129,29 @@ impl Keys {
 
     /// The blind index of an ICN: what the store looks veterans up by.
     pub fn blind(&self, icn: &Icn) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.blind)
-            .expect("HMAC takes a key of any length");
-        mac.update(b"icn:");
-        mac.update(icn.expose().as_bytes());
-        mac.finalize()
-            .into_bytes()
+        self.keyed_hash(b"icn:", icn)
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()
+    }
+
+    /// A veteran's place among 100 buckets, the same every time and
+    /// unguessable without the key: who a rollout share takes in.
+    pub fn rollout_bucket(&self, icn: &Icn) -> u8 {
+        let hash = self.keyed_hash(b"rollout:", icn);
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&hash[..8]);
+        u8::try_from(u64::from_be_bytes(first) % 100).unwrap_or_default()
+    }
+
+    /// HMAC-SHA256 of the ICN under the blind-index key, in the domain
+    /// `label` names, so that one use's hashes never match another's.
+    fn keyed_hash(&self, label: &[u8], icn: &Icn) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.blind)
+            .expect("HMAC takes a key of any length");
+        mac.update(label);
+        mac.update(icn.expose().as_bytes());
+        mac.finalize().into_bytes().into()
     }
 }
 

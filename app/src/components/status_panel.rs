@@ -57,7 +57,7 @@ fn again_link(panel: &ItfPanel) -> Option<(String, &'static str)> {
                 .map_or_else(|| "/".to_owned(), |id| format!("/?request={id}")),
             "Check again",
         )),
-        PanelState::Unavailable => Some(("/".to_owned(), "Try again")),
+        PanelState::Unavailable | PanelState::Unconfirmed => Some(("/".to_owned(), "Try again")),
         _ => None,
     }
 }
@@ -157,6 +157,14 @@ fn Message(panel: ItfPanel) -> impl IntoView {
             </va-alert>
         }
         .into_any(),
+        // VA.gov's own words for the synchronous path's failure.
+        PanelState::Unconfirmed => view! {
+            <va-alert status="warning" visible="true">
+                <h2 slot="headline">"We can't confirm if we have an Intent to File on record for you right now"</h2>
+                <p>"Try again in a few minutes. You can still start your application."</p>
+            </va-alert>
+        }
+        .into_any(),
     }
 }
 
@@ -215,7 +223,11 @@ mod polling {
 
     async fn refresh(panel: RwSignal<ItfPanel>, checking: RwSignal<bool>) {
         let shown = panel.get_untracked();
-        if !shown.state.is_waiting() && shown.state != PanelState::Unavailable {
+        let may_change = matches!(
+            shown.state,
+            PanelState::Unavailable | PanelState::Unconfirmed
+        );
+        if !shown.state.is_waiting() && !may_change {
             return;
         }
         checking.set(true);

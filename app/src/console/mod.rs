@@ -9,7 +9,7 @@ pub mod server_fns;
 
 pub use model::{
     Count, DriftLine, HourOfAttempts, ItfView, Overview, ReportView, RequestFilter, RequestLine,
-    RequestView, TimelineEntry,
+    RequestView, RolloutChange, RolloutLine, TimelineEntry,
 };
 pub use pages::{
     ConsoleOverviewPage, ConsoleReportPage, ConsoleRequestPage, ConsoleRequestsPage,

@@ -34,6 +34,30 @@ pub struct Overview {
     pub answering: String,
     /// The provider budget, in words.
     pub budget: String,
+    /// Each ITF type's rollout flag.
+    pub rollout: Vec<RolloutLine>,
+    /// The latest changes of the flag, newest first.
+    pub rollout_changes: Vec<RolloutChange>,
+}
+
+/// One ITF type's rollout flag, as people write it (`off`, `on`,
+/// `percent N`), and its last change in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolloutLine {
+    pub itf_type: String,
+    pub rollout: String,
+    pub changed: String,
+}
+
+/// A change of the rollout flag, from the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolloutChange {
+    /// When, in Eastern Time.
+    pub at: String,
+    pub by: String,
+    pub before: String,
+    pub after: String,
+    pub reason: String,
 }
 
 /// Which requests to list; empty fields do not filter.

@@ -7,10 +7,11 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::model::{
     DriftLine, HourOfAttempts, Overview, ReportView, RequestFilter, RequestLine, RequestView,
+    RolloutChange, RolloutLine,
 };
 use super::server_fns::{console_overview, console_report, console_request, console_requests};
 use crate::development::TEST_OPERATORS;
-use crate::domain::Operator;
+use crate::domain::{Operator, OperatorRole};
 use crate::server_fns::sign_in_options;
 use crate::PageError;
 
@@ -118,9 +119,13 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
         circuit,
         answering,
         budget,
+        rollout,
+        rollout_changes,
     } = overview;
+    let admin = operator.role == OperatorRole::Admin;
     view! {
         <ConsoleNav operator/>
+        <Rollout rollout changes=rollout_changes admin/>
         <h2>"Requests"</h2>
         <table class="usa-table" data-testid="by-state">
             <caption>"Requests by state"</caption>
@@ -159,6 +164,52 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
                         <th scope="row">{hour.label}</th>
                         {hour.counts.into_iter().map(|n| view! { <td>{n}</td> }).collect_view()}
                     </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// The rollout flag: which path each ITF type takes, its changes, and, for
+/// an admin, the form that changes compensation's (the kill switch).
+#[component]
+fn Rollout(rollout: Vec<RolloutLine>, changes: Vec<RolloutChange>, admin: bool) -> impl IntoView {
+    view! {
+        <h2>"Rollout"</h2>
+        <table class="usa-table" data-testid="rollout">
+            <caption>"Which path each ITF type takes"</caption>
+            <thead><tr><th scope="col">"ITF type"</th><th scope="col">"Flag"</th><th scope="col">"Last change"</th></tr></thead>
+            <tbody>
+                {rollout.into_iter().map(|line| view! {
+                    <tr><th scope="row">{line.itf_type}</th><td>{line.rollout}</td><td>{line.changed}</td></tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        <p>
+            "Off is the kill switch: new requests wait for the provider, as before; "
+            "requests already queued keep going. Pension and survivor always wait."
+        </p>
+        {admin.then(|| view! {
+            <form method="post" action="/console/rollout" class="rollout-form">
+                <fieldset class="usa-fieldset">
+                    <legend>"Set compensation's flag"</legend>
+                    <div class="usa-radio"><input class="usa-radio__input" type="radio" id="rollout-on" name="rollout" value="on" required/><label class="usa-radio__label" for="rollout-on">"On: every veteran's request is recorded at once"</label></div>
+                    <div class="usa-radio"><input class="usa-radio__input" type="radio" id="rollout-percent" name="rollout" value="percent"/><label class="usa-radio__label" for="rollout-percent">"A share of veterans"</label></div>
+                    <label class="usa-label" for="rollout-share">"Share, in percent (0 to 100), with “A share of veterans”"</label>
+                    <input class="usa-input" type="number" id="rollout-share" name="percent" min="0" max="100"/>
+                    <div class="usa-radio"><input class="usa-radio__input" type="radio" id="rollout-off" name="rollout" value="off"/><label class="usa-radio__label" for="rollout-off">"Off: wait for the provider (the kill switch)"</label></div>
+                </fieldset>
+                <label class="usa-label" for="rollout-reason">"Why (kept in the audit log)"</label>
+                <textarea class="usa-textarea" id="rollout-reason" name="reason" required></textarea>
+                <button type="submit" class="usa-button">"Set the flag"</button>
+            </form>
+        })}
+        <table class="usa-table" data-testid="rollout-changes">
+            <caption>"Latest changes of the flag"</caption>
+            <thead><tr><th scope="col">"When"</th><th scope="col">"By"</th><th scope="col">"From"</th><th scope="col">"To"</th><th scope="col">"Why"</th></tr></thead>
+            <tbody>
+                {changes.into_iter().map(|change| view! {
+                    <tr><td>{change.at}</td><td>{change.by}</td><td>{change.before}</td><td>{change.after}</td><td>{change.reason}</td></tr>
                 }).collect_view()}
             </tbody>
         </table>

@@ -1,7 +1,8 @@
 use serde::{Deserialize, Serialize};
 
-/// The six screen states of the ITF status panel. Each is marked in the
-/// page as `data-itf-state`.
+/// The six screen states of the ITF status panel, and the synchronous
+/// path's seventh (`unconfirmed`, where the rollout flag turned the
+/// asynchronous path off). Each is marked in the page as `data-itf-state`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PanelState {
@@ -17,6 +18,9 @@ pub enum PanelState {
     NeedsAttention,
     /// We could not record the request.
     Unavailable,
+    /// Synchronously, as before this service: the provider could not say
+    /// whether there is an ITF, and nothing was recorded.
+    Unconfirmed,
 }
 
 impl PanelState {
@@ -28,6 +32,7 @@ impl PanelState {
             Self::Delayed => "delayed",
             Self::NeedsAttention => "needs_attention",
             Self::Unavailable => "unavailable",
+            Self::Unconfirmed => "unconfirmed",
         }
     }
 

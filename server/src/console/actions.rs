@@ -14,7 +14,8 @@ use itf_app::domain::{eastern_day, eastern_midnight, Icn, Operator};
 use itf_app::session::signed_in_operator;
 use serde::Deserialize;
 
-use super::{may_repair, ConsoleState};
+use super::{may_administer, may_repair, ConsoleState};
+use crate::flag::{self, FlagError};
 use crate::metrics;
 use crate::report::{self, Days};
 use crate::store::{
@@ -249,6 +250,57 @@ pub async fn note(
         Repaired::Done(Box::new(request)),
         AuditAction::Note,
     )
+}
+
+#[derive(Deserialize)]
+pub struct RolloutForm {
+    #[serde(default)]
+    rollout: String,
+    #[serde(default)]
+    percent: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /console/rollout`: an admin sets compensation's rollout flag;
+/// every instance follows within seconds, and the change is audited.
+pub async fn set_rollout(
+    State(state): State<ConsoleState>,
+    SignedInOperator(operator): SignedInOperator,
+    form: Result<Form<RolloutForm>, FormRejection>,
+) -> Result<Redirect, ApiError> {
+    may_administer(&operator)?;
+    let Ok(Form(form)) = form else {
+        return Err(bad_form(
+            "Unreadable form",
+            "Choose on, a share or off, and say why.",
+        ));
+    };
+    let rollout = match form.rollout.as_str() {
+        "percent" => format!("percent {}", form.percent.trim()),
+        other => other.to_owned(),
+    };
+    let acting = Acting {
+        operator: &operator,
+        reason: &form.reason,
+    };
+    let set = flag::change(state.store.as_ref(), "compensation", &rollout, &acting)
+        .await
+        .map_err(|error| match error {
+            FlagError::Store(error) => ApiError::Store(error),
+            refused => ApiError::Console {
+                status: StatusCode::BAD_REQUEST,
+                title: "The flag was not changed",
+                detail: refused.to_string().into(),
+            },
+        })?;
+    tracing::info!(
+        itf_type = set.itf_type.as_str(),
+        rollout = %set.rollout,
+        operator = %operator.id,
+        "rollout flag changed"
+    );
+    Ok(Redirect::to(super::ROOT))
 }
 
 #[derive(Deserialize)]

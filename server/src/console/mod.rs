@@ -57,6 +57,7 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/requests/{id}/retry", post(actions::retry))
         .route("/console/requests/{id}/resolve", post(actions::resolve))
         .route("/console/requests/{id}/note", post(actions::note))
+        .route("/console/rollout", post(actions::set_rollout))
         .route(
             "/console/report/date-drift.csv",
             get(actions::date_drift_csv),
@@ -75,6 +76,24 @@ pub async fn absent(request: Request, next: Next) -> Response {
 
 fn is_console(path: &str) -> bool {
     path == ROOT || path.starts_with("/console/")
+}
+
+/// Refuses anyone but an admin: settings, such as the rollout flag.
+fn may_administer(operator: &Operator) -> Result<(), ApiError> {
+    if operator.role == itf_app::domain::OperatorRole::Admin {
+        return Ok(());
+    }
+    Err(ApiError::Console {
+        status: StatusCode::FORBIDDEN,
+        title: "Only an admin can do this",
+        detail: format!(
+            "You're signed in as {}, a {}: only an admin can change the rollout flag. \
+             Ask an admin.",
+            operator.id,
+            operator.role.as_str()
+        )
+        .into(),
+    })
 }
 
 /// Refuses an operator whose role may not change requests or read ICNs.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, DurationRound, NaiveDate, Utc};
 use itf_app::console::{
     ConsoleSource, Count, DriftLine, HourOfAttempts, ItfView, Overview, ReportView, RequestFilter,
-    RequestLine, RequestView, TimelineEntry,
+    RequestLine, RequestView, RolloutChange, RolloutLine, TimelineEntry,
 };
 use itf_app::domain::{eastern_date, eastern_midnight, eastern_time, Operator};
 use itf_app::PageError;
@@ -37,6 +37,9 @@ fn unavailable(error: StoreError) -> PageError {
 }
 
 /// "March 16, 2026, 3:05 p.m. ET".
+/// How many changes of the rollout flag the overview lists.
+const ROLLOUT_CHANGES_SHOWN: u32 = 10;
+
 fn when(at: DateTime<Utc>) -> String {
     format!("{}, {}", eastern_date(at), eastern_time(at))
 }
@@ -164,7 +167,41 @@ impl StoreConsole {
                 "{} calls a minute across instances; {}% kept for people waiting",
                 self.budget.quota_per_minute, self.budget.reserved_percent
             ),
+            rollout: self.rollout().await?,
+            rollout_changes: self.rollout_changes().await?,
         })
+    }
+
+    async fn rollout(&self) -> Result<Vec<RolloutLine>, StoreError> {
+        let flags = self.store.rollouts().await?;
+        Ok(flags
+            .into_iter()
+            .map(|flag| RolloutLine {
+                itf_type: flag.itf_type.as_str().to_owned(),
+                rollout: flag.rollout.to_string(),
+                changed: match (flag.changed_at, flag.changed_by) {
+                    (Some(at), Some(by)) => format!("set {} by {by}", when(at)),
+                    _ => "as installed".to_owned(),
+                },
+            })
+            .collect())
+    }
+
+    async fn rollout_changes(&self) -> Result<Vec<RolloutChange>, StoreError> {
+        let changes = self
+            .store
+            .recent_audit(Some(AuditAction::SetRollout), ROLLOUT_CHANGES_SHOWN)
+            .await?;
+        Ok(changes
+            .into_iter()
+            .map(|AuditEntry { entry, .. }| RolloutChange {
+                at: when(entry.at),
+                by: entry.operator,
+                before: entry.before.unwrap_or_default(),
+                after: entry.after.unwrap_or_default(),
+                reason: entry.reason.unwrap_or_default(),
+            })
+            .collect())
     }
 
     async fn lines(&self, filter: RequestFilter) -> Result<Vec<RequestLine>, PageError> {

@@ -1,9 +1,11 @@
 //! Look-up and intake: what the REST API and the start page do when a
-//! veteran arrives. Compensation never waits on the provider beyond the
-//! look-up budget, and intake never calls it at all; pension and survivor
-//! keep their synchronous behaviour.
+//! veteran arrives. Compensation on the asynchronous path never waits on
+//! the provider beyond the look-up budget, and intake never calls it at
+//! all; pension and survivor keep their synchronous behaviour, and so does
+//! compensation where the rollout flag says (the kill switch).
 
 mod panel;
+mod rollout;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,11 +15,13 @@ use itf_app::domain::{ItfType, Veteran};
 use tokio::sync::Notify;
 
 pub use panel::{DelayThreshold, PanelService};
+pub use rollout::{Path, RolloutGate, REFRESH as ROLLOUT_REFRESH};
 
 use crate::budget::{Budget, ForPeople};
 use crate::circuit::{Circuit, LookupPass};
 use crate::metrics;
 use crate::provider::{Fenced, LighthouseClient, Outcome};
+use crate::sealing::Keys;
 use crate::store::{
     Acting, ConfirmedItf, Intake, ItfRequest, NewRequest, Repair, Repaired, RequestState, Store,
     StoreError,
@@ -34,6 +38,18 @@ pub enum ItfStatus {
     },
     /// An open request: pending, or needing attention.
     Open(ItfRequest),
+    /// The synchronous path could not tell: the provider did not answer,
+    /// or refused. Nothing was recorded.
+    Unconfirmed,
+}
+
+/// Why a request was not answered.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error(transparent)]
+    NotRecorded(#[from] StoreError),
+    #[error(transparent)]
+    Synchronous(#[from] SyncError),
 }
 
 /// Why a synchronous (pension or survivor) request failed.
@@ -54,6 +70,7 @@ pub struct IntakeService {
     lookup_budget: Duration,
     /// Wakes this instance's worker as soon as a job is recorded.
     wake: Arc<Notify>,
+    rollout: RolloutGate,
 }
 
 impl IntakeService {
@@ -64,8 +81,10 @@ impl IntakeService {
         budget: Arc<Budget>,
         lookup_budget: Duration,
         wake: Arc<Notify>,
+        keys: Arc<Keys>,
     ) -> Self {
         Self {
+            rollout: RolloutGate::new(store.clone(), keys),
             store,
             client,
             circuit,
@@ -92,6 +111,9 @@ impl IntakeService {
             }
             metrics::lookup("open_request");
             return Ok(ItfStatus::Open(open));
+        }
+        if self.rollout.path(veteran, itf_type).await == Path::Synchronous {
+            return Ok(self.look_up_synchronously(veteran, itf_type).await);
         }
         let answer = match self.circuit.lookup_pass().await {
             LookupPass::Ask => self.ask(veteran, itf_type).await,
@@ -129,7 +151,7 @@ impl IntakeService {
                 let status = self.intake(veteran, itf_type, false).await?;
                 metrics::lookup(match status {
                     ItfStatus::Active { .. } => "as_of_record",
-                    ItfStatus::Open(_) => "unanswered",
+                    ItfStatus::Open(_) | ItfStatus::Unconfirmed => "unanswered",
                 });
                 Ok(status)
             }
@@ -195,20 +217,62 @@ impl IntakeService {
         });
     }
 
-    /// `POST /v0/intent_to_file/compensation`: no provider call at all.
-    /// Intake answers with our record of an active ITF, the open request, or
-    /// a new one, all in its one transaction.
+    /// The look-up where the rollout flag says synchronous, as before this
+    /// service: the provider is asked while the veteran waits, up to its
+    /// timeout, and creates the ITF if none is active.
+    async fn look_up_synchronously(&self, veteran: &Veteran, itf_type: ItfType) -> ItfStatus {
+        match self.request_synchronously(veteran, itf_type).await {
+            Ok(itf) => {
+                self.note(
+                    self.store
+                        .record_active(&veteran.icn, itf_type, &itf, Utc::now())
+                        .await,
+                );
+                metrics::lookup("synchronous");
+                ItfStatus::Active { itf, as_of: None }
+            }
+            Err(error) => {
+                tracing::info!(%error, "a synchronous look-up could not confirm an ITF");
+                metrics::lookup("unconfirmed");
+                ItfStatus::Unconfirmed
+            }
+        }
+    }
+
+    /// `POST /v0/intent_to_file/{type}`. Compensation on the asynchronous
+    /// path: recorded with its job in one transaction, no provider call.
+    /// Synchronously (pension, survivor, and compensation where the rollout
+    /// flag says): the provider is asked inline, except that an open
+    /// request of the veteran's is answered instead, so that no ITF is
+    /// created beside a job that may be creating one.
     pub async fn request(
         &self,
         veteran: &Veteran,
         itf_type: ItfType,
-    ) -> Result<ItfStatus, StoreError> {
-        self.intake(veteran, itf_type, false).await
+    ) -> Result<ItfStatus, RequestError> {
+        if itf_type == ItfType::Compensation {
+            if self.rollout.path(veteran, itf_type).await == Path::Asynchronous {
+                return Ok(self.intake(veteran, itf_type, false).await?);
+            }
+            if let Some(open) = self.open_request(veteran, itf_type).await? {
+                return Ok(ItfStatus::Open(open));
+            }
+        }
+        let itf = self.request_synchronously(veteran, itf_type).await?;
+        if itf_type == ItfType::Compensation {
+            self.note(
+                self.store
+                    .record_active(&veteran.icn, itf_type, &itf, Utc::now())
+                    .await,
+            );
+        }
+        Ok(ItfStatus::Active { itf, as_of: None })
     }
 
-    /// Pension and survivor, unchanged: the provider is asked inline, and
-    /// its ITF, or why there is none, is the answer.
-    pub async fn request_synchronously(
+    /// The synchronous path, as pension and survivor have always had it:
+    /// the provider is asked inline, and its ITF, or why there is none, is
+    /// the answer.
+    async fn request_synchronously(
         &self,
         veteran: &Veteran,
         itf_type: ItfType,

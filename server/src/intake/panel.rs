@@ -78,6 +78,10 @@ impl PanelService {
                 ..with_dates(PanelState::Active, &itf)
             },
             Ok(ItfStatus::Open(request)) => self.waiting(&request),
+            Ok(ItfStatus::Unconfirmed) => ItfPanel {
+                state: PanelState::Unconfirmed,
+                ..ItfPanel::unavailable()
+            },
             Err(error) => {
                 tracing::warn!(%error, "the status panel could not reach our records");
                 ItfPanel::unavailable()

@@ -27,6 +27,8 @@ named! {
         OpenRequest => "open_request",
         /// The remediation report, which carries ICNs, was downloaded.
         DownloadReport => "download_report",
+        /// An ITF type's rollout flag was changed.
+        SetRollout => "set_rollout",
     }
 }
 
@@ -127,6 +129,16 @@ static SYSTEM_OPERATOR: std::sync::LazyLock<Operator> = std::sync::LazyLock::new
     id: SYSTEM.to_owned(),
     role: OperatorRole::Admin,
 });
+
+/// Whoever runs an `itf-async` command that changes or reads what the
+/// audit log covers: the account's name, as an `admin`.
+pub fn command_line_operator() -> Operator {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
+    Operator {
+        id: format!("command line ({user})"),
+        role: OperatorRole::Admin,
+    }
+}
 
 impl Acting<'static> {
     /// The service closing a request that needed attention because the

@@ -12,11 +12,11 @@ use chrono::{DateTime, Utc};
 use itf_app::domain::{Icn, ItfType};
 
 use super::{
-    Acting, Alert, AlertAction, AlertChannel, Attempt, AttemptOutcome, AuditEntry, BudgetAnswer,
-    BudgetClaim, CircuitState, ClaimedJob, ConfirmedItf, Delivery, Intake, ItfRequest, JobCounts,
-    JobOutcome, ListedAlert, MailboxEntry, MessageRecord, NewAuditEntry, NewRequest, OldestPending,
-    OperatorSession, OutboxItem, ProviderRecord, Repair, Repaired, RequestState, Session,
-    SignInAttempt, SignInMethod, Store, StoreError,
+    Acting, Alert, AlertAction, AlertChannel, Attempt, AttemptOutcome, AuditAction, AuditEntry,
+    BudgetAnswer, BudgetClaim, CircuitState, ClaimedJob, ConfirmedItf, Delivery, Intake,
+    ItfRequest, JobCounts, JobOutcome, ListedAlert, MailboxEntry, MessageRecord, NewAuditEntry,
+    NewRequest, OldestPending, OperatorSession, OutboxItem, ProviderRecord, Repair, Repaired,
+    RequestState, Rollout, RolloutFlag, Session, SignInAttempt, SignInMethod, Store, StoreError,
 };
 use crate::session_token::SessionTokenHash;
 
@@ -319,6 +319,21 @@ impl Store for Bounded {
             .await
     }
 
+    async fn rollouts(&self) -> Result<Vec<RolloutFlag>, StoreError> {
+        self.within(self.up()?.rollouts()).await
+    }
+
+    async fn set_rollout(
+        &self,
+        itf_type: ItfType,
+        rollout: Rollout,
+        acting: &Acting<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<RolloutFlag, StoreError> {
+        self.within(self.up()?.set_rollout(itf_type, rollout, acting, now))
+            .await
+    }
+
     async fn begin_sign_in(
         &self,
         state: &SessionTokenHash,
@@ -385,8 +400,12 @@ impl Store for Bounded {
         self.within(self.up()?.audit_trail(request_id)).await
     }
 
-    async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
-        self.within(self.up()?.recent_audit(limit)).await
+    async fn recent_audit(
+        &self,
+        action: Option<AuditAction>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.within(self.up()?.recent_audit(action, limit)).await
     }
 
     async fn requests_in(

@@ -7,6 +7,7 @@ mod audit;
 mod bounded;
 mod model;
 mod postgres;
+mod rollout;
 mod sign_in;
 mod sqlite;
 
@@ -22,8 +23,8 @@ pub use alert::{
     OldestPending, Paused, PERMANENT_FAILURE,
 };
 pub use audit::{
-    Acting, AuditAction, AuditEntry, DateDrift, MessageRecord, NewAuditEntry, OperatorSession,
-    Repair, Repaired, RequestSnapshot, SYSTEM,
+    command_line_operator, Acting, AuditAction, AuditEntry, DateDrift, MessageRecord,
+    NewAuditEntry, OperatorSession, Repair, Repaired, RequestSnapshot, SYSTEM,
 };
 pub use bounded::{AlwaysOpen, Bounded, Gate};
 pub use model::{
@@ -33,6 +34,7 @@ pub use model::{
     RequestUpdate,
 };
 pub use postgres::{forward_job_notifications, PostgresStore};
+pub use rollout::{Rollout, RolloutFlag, RolloutRefused};
 pub use sign_in::{SignInAttempt, SignInKind, SignInMethod};
 pub use sqlite::SqliteStore;
 
@@ -185,6 +187,20 @@ pub trait Store: Send + Sync + 'static {
     /// Removes veterans' and operators' sessions, and sign-ins under way,
     /// that expired before `now`; returns how many.
     async fn delete_expired_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Every ITF type's rollout flag.
+    async fn rollouts(&self) -> Result<Vec<RolloutFlag>, StoreError>;
+
+    /// Sets `itf_type`'s rollout, in one transaction with its audit entry
+    /// (the flag before and after, who and why); returns the flag as set.
+    /// The caller has checked that the type may have it.
+    async fn set_rollout(
+        &self,
+        itf_type: ItfType,
+        rollout: Rollout,
+        acting: &Acting<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<RolloutFlag, StoreError>;
 
     /// Keeps a sign-in under way at the OpenID provider, under the hash of
     /// its `state`.
@@ -428,8 +444,13 @@ pub trait Store: Send + Sync + 'static {
     /// The audit entries about a request, oldest first.
     async fn audit_trail(&self, request_id: &str) -> Result<Vec<AuditEntry>, StoreError>;
 
-    /// The newest `limit` entries of the audit log, newest first.
-    async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+    /// The newest `limit` entries of the audit log (of `action` only, if
+    /// given), newest first.
+    async fn recent_audit(
+        &self,
+        action: Option<AuditAction>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
 
     /// Requests in `state` received in `[from, until)`, oldest first, at
     /// most `limit`.

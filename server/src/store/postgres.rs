@@ -20,14 +20,15 @@ use super::model::{
     ProviderRecordRow, RequestRow, SessionRow, CLAIMED_COLUMNS, JOB_COUNTS_QUERY, OUTBOX_COLUMNS,
     REQUEST_COLUMNS,
 };
+use super::rollout::{self, RolloutRow};
 use super::sign_in::SignInAttemptRow;
 use super::{
-    Acting, Alert, AlertAction, AlertChannel, AlertDelivery, Attempt, AttemptOutcome, AuditEntry,
-    BudgetAnswer, BudgetClaim, CircuitState, ClaimedJob, ConfirmedItf, Delivery, Intake,
-    ItfRequest, JobCounts, JobOutcome, ListedAlert, MailboxEntry, MessageKind, MessageRecord,
-    NewAuditEntry, NewRequest, OldestPending, OperatorSession, OutboxItem, ProviderRecord, Repair,
-    Repaired, RequestState, Session, SignInAttempt, SignInMethod, Store, StoreError,
-    ACQUIRE_TIMEOUT,
+    Acting, Alert, AlertAction, AlertChannel, AlertDelivery, Attempt, AttemptOutcome, AuditAction,
+    AuditEntry, BudgetAnswer, BudgetClaim, CircuitState, ClaimedJob, ConfirmedItf, Delivery,
+    Intake, ItfRequest, JobCounts, JobOutcome, ListedAlert, MailboxEntry, MessageKind,
+    MessageRecord, NewAuditEntry, NewRequest, OldestPending, OperatorSession, OutboxItem,
+    ProviderRecord, Repair, Repaired, RequestState, Rollout, RolloutFlag, Session, SignInAttempt,
+    SignInMethod, Store, StoreError, ACQUIRE_TIMEOUT,
 };
 use crate::sealing::Keys;
 use crate::session_token::SessionTokenHash;
@@ -598,6 +599,58 @@ impl Store for PostgresStore {
             removed += done.rows_affected();
         }
         Ok(removed)
+    }
+
+    async fn rollouts(&self) -> Result<Vec<RolloutFlag>, StoreError> {
+        sqlx::query_as::<_, RolloutRow<DateTime<Utc>>>(
+            "SELECT itf_type, mode, percent, changed_at, changed_by FROM rollout_flags
+             ORDER BY itf_type",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(RolloutFlag::try_from)
+        .collect()
+    }
+
+    async fn set_rollout(
+        &self,
+        itf_type: ItfType,
+        rollout: Rollout,
+        acting: &Acting<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<RolloutFlag, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let before: RolloutFlag = sqlx::query_as::<_, RolloutRow<DateTime<Utc>>>(
+            "SELECT itf_type, mode, percent, changed_at, changed_by FROM rollout_flags
+             WHERE itf_type = $1",
+        )
+        .bind(itf_type.as_str())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_into()?;
+        let (mode, percent) = rollout::columns(rollout);
+        sqlx::query(
+            "UPDATE rollout_flags SET mode = $2, percent = $3, changed_at = $4,
+                 changed_by = $5
+             WHERE itf_type = $1",
+        )
+        .bind(itf_type.as_str())
+        .bind(mode)
+        .bind(percent)
+        .bind(now)
+        .bind(&acting.operator.id)
+        .execute(&mut *tx)
+        .await?;
+        let after = RolloutFlag {
+            rollout,
+            changed_at: Some(now),
+            changed_by: Some(acting.operator.id.clone()),
+            ..before.clone()
+        };
+        insert_audit(&mut tx, &rollout::audit_entry(&before, &after, acting)).await?;
+        tx.commit().await?;
+        Ok(after)
     }
 
     async fn begin_sign_in(
@@ -1343,12 +1396,18 @@ impl Store for PostgresStore {
         rows.into_iter().map(AuditEntry::try_from).collect()
     }
 
-    async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+    async fn recent_audit(
+        &self,
+        action: Option<AuditAction>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query_as::<_, AuditRow<DateTime<Utc>>>(
             "SELECT id, at, operator, role, action, request_id, reason, before, after
-             FROM audit_log ORDER BY id DESC LIMIT $1",
+             FROM audit_log WHERE $2::TEXT IS NULL OR action = $2
+             ORDER BY id DESC LIMIT $1",
         )
         .bind(i64::from(limit))
+        .bind(action.map(AuditAction::as_str))
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter().map(AuditEntry::try_from).collect()

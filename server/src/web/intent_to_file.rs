@@ -13,7 +13,7 @@ use serde_json::json;
 use super::error::ApiError;
 use super::signed_in::SignedIn;
 use super::WebState;
-use crate::intake::{ItfStatus, SyncError};
+use crate::intake::{ItfStatus, RequestError, SyncError};
 use crate::store::{ConfirmedItf, ItfRequest, RequestState};
 
 #[derive(Debug, Serialize)]
@@ -88,10 +88,13 @@ fn request_item(request: &ItfRequest) -> Item {
     }
 }
 
-fn item(itf_type: ItfType, status: &ItfStatus) -> Item {
+/// The item of a status; `None` when the synchronous path could not tell,
+/// which is answered as the provider being unavailable.
+fn item(itf_type: ItfType, status: &ItfStatus) -> Result<Item, ApiError> {
     match status {
-        ItfStatus::Active { itf, as_of } => active_item(itf_type, itf, *as_of),
-        ItfStatus::Open(request) => request_item(request),
+        ItfStatus::Active { itf, as_of } => Ok(active_item(itf_type, itf, *as_of)),
+        ItfStatus::Open(request) => Ok(request_item(request)),
+        ItfStatus::Unconfirmed => Err(ApiError::ProviderUnavailable),
     }
 }
 
@@ -115,40 +118,33 @@ pub async fn list(
         .look_up(&veteran, ItfType::Compensation)
         .await
         .map_err(ApiError::NotRecorded)?;
-    Ok(Json(envelope(json!([to_json(&item(
-        ItfType::Compensation,
-        &status
-    ))]))))
+    let item = item(ItfType::Compensation, &status)?;
+    Ok(Json(envelope(json!([to_json(&item)]))))
 }
 
 /// `POST /v0/intent_to_file/{type}`: compensation is recorded at once and
-/// completed in the background; pension and survivor are created inline.
+/// completed in the background, or, where the rollout flag says, created
+/// inline as pension and survivor are.
 pub async fn create(
     State(state): State<WebState>,
     SignedIn(veteran): SignedIn,
     Path(itf_type): Path<String>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let itf_type = ItfType::parse(&itf_type).map_err(|_| ApiError::UnknownItfType)?;
-    if itf_type != ItfType::Compensation {
-        let itf = state
-            .intake
-            .request_synchronously(&veteran, itf_type)
-            .await
-            .map_err(|error| match error {
-                SyncError::ProviderUnavailable => ApiError::ProviderUnavailable,
-                SyncError::Refused { .. } => ApiError::ProviderRefused,
-            })?;
-        let body = to_json(&active_item(itf_type, &itf, None));
-        return Ok((StatusCode::OK, Json(envelope(body))));
-    }
     let status = state
         .intake
         .request(&veteran, itf_type)
         .await
-        .map_err(ApiError::NotRecorded)?;
+        .map_err(|error| match error {
+            RequestError::NotRecorded(error) => ApiError::NotRecorded(error),
+            RequestError::Synchronous(SyncError::ProviderUnavailable) => {
+                ApiError::ProviderUnavailable
+            }
+            RequestError::Synchronous(SyncError::Refused { .. }) => ApiError::ProviderRefused,
+        })?;
     let code = match status {
-        ItfStatus::Active { .. } => StatusCode::OK,
         ItfStatus::Open(_) => StatusCode::ACCEPTED,
+        ItfStatus::Active { .. } | ItfStatus::Unconfirmed => StatusCode::OK,
     };
-    Ok((code, Json(envelope(to_json(&item(itf_type, &status))))))
+    Ok((code, Json(envelope(to_json(&item(itf_type, &status)?)))))
 }

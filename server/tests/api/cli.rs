@@ -108,3 +108,60 @@ fn the_standalone_simulator_serves_at_its_address() {
     assert_eq!(mode["quota_per_minute"], 7);
     assert!(data.path().join("lighthouse-simulator-key.pem").exists());
 }
+
+#[test]
+fn the_flag_is_set_and_shown_from_the_command_line_and_refused_for_pension() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/flag.db", dir.path().display());
+    let run = |args: &[&str]| {
+        itf_async()
+            .env("DATABASE_URL", &url)
+            .env("ITF_DATA_DIR", dir.path())
+            .env("USER", "ana")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["migrate"]).status.success());
+
+    let set = run(&[
+        "flag",
+        "set",
+        "compensation",
+        "percent",
+        "25",
+        "--reason",
+        "a quarter first",
+    ]);
+    let said = String::from_utf8_lossy(&set.stdout);
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    assert!(
+        said.starts_with("flag: compensation percent 25 (set ")
+            && said.contains("by command line (ana))"),
+        "{said}"
+    );
+
+    let refused = run(&["flag", "set", "pension", "on", "--reason", "why not"]);
+    assert!(!refused.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr),
+        "itf-async flag: pension ITFs stay synchronous: only compensation can be turned on\n"
+    );
+    let unreadable = run(&["flag", "set", "compensation", "half", "--reason", "x"]);
+    assert!(String::from_utf8_lossy(&unreadable.stderr).contains("use off, on or percent N"));
+
+    let shown = run(&["flag", "show"]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines.len(), 3, "{shown}");
+    assert!(
+        lines[0].starts_with("flag: compensation percent 25 (set "),
+        "{shown}"
+    );
+    assert_eq!(lines[1], "flag: pension off (as installed)");
+    assert_eq!(lines[2], "flag: survivor off (as installed)");
+}

@@ -219,7 +219,7 @@ async fn the_csv_carries_icns_so_only_operators_download_it_and_each_download_is
     assert_eq!(backwards.status(), StatusCode::BAD_REQUEST);
 
     let downloads: Vec<_> = store
-        .recent_audit(10)
+        .recent_audit(None, 10)
         .await
         .unwrap()
         .into_iter()

@@ -16,7 +16,7 @@ async fn spawn(db: &TestDb) -> TestApp {
     .await
 }
 
-async fn ledger(app: &TestApp) -> Value {
+pub(crate) async fn ledger(app: &TestApp) -> Value {
     app.get("/_sim/lighthouse/ledger")
         .await
         .json()
@@ -24,7 +24,7 @@ async fn ledger(app: &TestApp) -> Value {
         .unwrap()
 }
 
-async fn posts_for(app: &TestApp, user: &str) -> u64 {
+pub(crate) async fn posts_for(app: &TestApp, user: &str) -> u64 {
     ledger(app).await["veterans"]
         .as_array()
         .unwrap()

@@ -25,6 +25,7 @@ mod provider_answers;
 mod provider_logs;
 mod recovery;
 mod remediation;
+mod rollout;
 mod sealing;
 mod sessions;
 mod sign_in;

@@ -161,7 +161,7 @@ async fn an_itf_the_provider_dates_a_day_later_is_on_the_date_drift_report() {
 
     // Every reading is on the record, under the account that ran it.
     let store = db.store().await;
-    let audit = store.recent_audit(10).await.unwrap();
+    let audit = store.recent_audit(None, 10).await.unwrap();
     let readings: Vec<_> = audit
         .iter()
         .filter(|e| e.entry.action == AuditAction::DownloadReport)
@@ -201,7 +201,7 @@ async fn in_the_console(app: &TestApp, store: &Arc<dyn Store>, request: &str, to
         .unwrap();
     let line = csv.lines().find(|line| line.starts_with(request)).unwrap();
     assert!(line.ends_with(",1"), "{line}");
-    let audit = store.recent_audit(1).await.unwrap();
+    let audit = store.recent_audit(None, 1).await.unwrap();
     assert_eq!(audit[0].entry.action, AuditAction::DownloadReport);
     assert_eq!(audit[0].entry.operator, "ops-operator");
 }

@@ -216,8 +216,9 @@ async fn rotate_keys_while_requests_come_in_leaves_every_value_under_the_new_key
     // is found by ICN, and none is lost.
     key_files(keys.path(), &["k2"]);
     let config = TestConfig::on(&db.url()).keys(&data, &blind).build();
-    let store = itf_server::open_store(&config, std::sync::Arc::new(itf_server::store::AlwaysOpen))
-        .unwrap();
+    let (store, _) =
+        itf_server::open_store(&config, std::sync::Arc::new(itf_server::store::AlwaysOpen))
+            .unwrap();
     for user in &users {
         let vet = test_veteran(user).unwrap();
         let found = store.requests_of(&vet.icn).await.unwrap();

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use itf_app::domain::{Operator, OperatorRole};
+use itf_app::domain::{ItfType, Operator, OperatorRole};
 use itf_server::store::{
     Acting, AlertAction, AlertCondition, AuditAction, ConfirmedItf, DateDrift, JobOutcome,
     MessageKind, NewAuditEntry, OperatorSession, Repair, Repaired, RequestSnapshot, RequestState,
-    Store,
+    Rollout, Store,
 };
 
 use crate::store_conformance::{
@@ -264,6 +264,78 @@ async fn an_operator_session_reads_back_until_it_expires(store: Arc<dyn Store>) 
     );
 }
 
+async fn a_rollout_starts_as_the_schema_sets_it_and_every_change_is_audited(store: Arc<dyn Store>) {
+    let flags = store.rollouts().await.unwrap();
+    let seeded: Vec<_> = flags
+        .iter()
+        .map(|f| (f.itf_type, f.rollout, f.changed_at))
+        .collect();
+    assert_eq!(
+        seeded,
+        [
+            (ItfType::Compensation, Rollout::On, None),
+            (ItfType::Pension, Rollout::Off, None),
+            (ItfType::Survivor, Rollout::Off, None),
+        ]
+    );
+    let admin = Operator {
+        id: "ops-admin".to_owned(),
+        role: OperatorRole::Admin,
+    };
+    let acting = Acting {
+        operator: &admin,
+        reason: "start with half of veterans",
+    };
+    let at = now();
+    let set = store
+        .set_rollout(ItfType::Compensation, Rollout::Percent(50), &acting, at)
+        .await
+        .unwrap();
+    assert_eq!(set.rollout, Rollout::Percent(50));
+    assert_eq!(set.changed_by.as_deref(), Some("ops-admin"));
+    let read = store.rollouts().await.unwrap();
+    assert_eq!(read[0], set, "read back as set");
+    assert_eq!(
+        (read[0].changed_at, read[1].rollout),
+        (Some(at), Rollout::Off)
+    );
+
+    let entry = store.recent_audit(None, 1).await.unwrap().remove(0).entry;
+    assert_eq!(entry.action, AuditAction::SetRollout);
+    assert_eq!(entry.before.as_deref(), Some("compensation on"));
+    assert_eq!(entry.after.as_deref(), Some("compensation percent 50"));
+    assert_eq!(entry.reason.as_deref(), Some("start with half of veterans"));
+    assert_eq!(entry.request_id, None);
+}
+
+async fn the_database_keeps_pension_and_survivor_synchronous(store: Arc<dyn Store>) {
+    let admin = Operator {
+        id: "ops-admin".to_owned(),
+        role: OperatorRole::Admin,
+    };
+    let acting = Acting {
+        operator: &admin,
+        reason: "a mistake the caller did not catch",
+    };
+    for (itf_type, rollout) in [
+        (ItfType::Pension, Rollout::On),
+        (ItfType::Survivor, Rollout::Percent(10)),
+    ] {
+        store
+            .set_rollout(itf_type, rollout, &acting, now())
+            .await
+            .expect_err("refused by the schema");
+    }
+    let flags = store.rollouts().await.unwrap();
+    assert!(flags[1..]
+        .iter()
+        .all(|f| f.rollout == Rollout::Off && f.changed_at.is_none()));
+    assert!(
+        store.recent_audit(None, 10).await.unwrap().is_empty(),
+        "nothing audited"
+    );
+}
+
 fn ids(requests: &[itf_server::store::ItfRequest]) -> Vec<&str> {
     requests.iter().map(|r| r.id.as_str()).collect()
 }
@@ -274,6 +346,8 @@ crate::support::conformance!(
     a_resolve_by_hand_records_the_itf_ends_the_jobs_and_owes_the_message,
     reports_find_requests_by_state_date_and_veteran,
     an_operator_session_reads_back_until_it_expires,
+    a_rollout_starts_as_the_schema_sets_it_and_every_change_is_audited,
+    the_database_keeps_pension_and_survivor_synchronous,
 );
 
 /// An entry a test writes about a request of its own, and then tries to
