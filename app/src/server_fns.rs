@@ -95,3 +95,12 @@ pub struct ReviewSettings {
 pub async fn load_review_settings() -> Result<Option<ReviewSettings>, PageError> {
     Ok(use_context::<ReviewSettings>())
 }
+
+/// What the veteran's 526 submission would carry about their ITF.
+#[server(endpoint = "submission-itf")]
+pub async fn submission_itf() -> Result<crate::domain::SubmissionItf, PageError> {
+    let veteran = crate::session::current_veteran()?;
+    let crate::session::Submissions(source) =
+        use_context::<crate::session::Submissions>().ok_or(PageError::ServiceUnavailable)?;
+    source.submission(&veteran).await
+}

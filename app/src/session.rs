@@ -57,6 +57,26 @@ pub trait PanelSource: Send + Sync {
 #[derive(Clone)]
 pub struct Panels(pub std::sync::Arc<dyn PanelSource>);
 
+/// Where the application page learns what a submission would carry: the
+/// server's service API, called in-process.
+#[cfg(feature = "ssr")]
+pub trait SubmissionSource: Send + Sync {
+    fn submission<'a>(
+        &'a self,
+        veteran: &'a Veteran,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<crate::domain::SubmissionItf, crate::PageError>>
+                + Send
+                + 'a,
+        >,
+    >;
+}
+
+#[cfg(feature = "ssr")]
+#[derive(Clone)]
+pub struct Submissions(pub std::sync::Arc<dyn SubmissionSource>);
+
 /// Why a request has no veteran to act for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoVeteran {

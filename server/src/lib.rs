@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod provider;
 pub mod report;
 pub mod sealing;
+pub mod service;
 pub mod session_token;
 pub mod sign_in;
 pub mod store;

@@ -40,6 +40,7 @@ struct Domain {
     alert_deliveries: IntCounterVec,
     operator_actions: IntCounterVec,
     sign_ins: IntCounterVec,
+    service_calls: IntCounterVec,
     date_drift: prometheus::IntGauge,
 }
 
@@ -155,6 +156,14 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
         &["kind", "outcome"],
     )
     .expect("valid metric");
+    let service_calls = IntCounterVec::new(
+        Opts::new(
+            "itf_service_calls_total",
+            "Calls to the service API, by credential name and outcome",
+        ),
+        &["credential", "outcome"],
+    )
+    .expect("valid metric");
     let date_drift = prometheus::IntGauge::new(
         "itf_date_drift_requests",
         "Requests of the last 30 days whose ITF the provider dated on a later day than we received them",
@@ -176,6 +185,7 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
         Box::new(alert_deliveries.clone()),
         Box::new(operator_actions.clone()),
         Box::new(sign_ins.clone()),
+        Box::new(service_calls.clone()),
         Box::new(date_drift.clone()),
     ] {
         registry.register(collector).expect("registered once");
@@ -213,6 +223,8 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
     for action in OPERATOR_ACTIONS {
         operator_actions.with_label_values(&[action.as_str()]);
     }
+    // Credentials are named in the settings; a refusal has no name.
+    service_calls.with_label_values(&["unknown", "unauthorized"]);
     for &kind in SignInKind::ALL {
         for outcome in SIGN_IN_OUTCOMES {
             sign_ins.with_label_values(&[kind.as_str(), outcome]);
@@ -235,6 +247,7 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
         alert_deliveries,
         operator_actions,
         sign_ins,
+        service_calls,
         date_drift,
     }
 });
@@ -383,6 +396,16 @@ pub fn sign_in(kind: SignInKind, outcome: &'static str) {
     DOMAIN
         .sign_ins
         .with_label_values(&[kind.as_str(), outcome])
+        .inc();
+}
+
+/// A call to the service API by the credential named `credential`
+/// (`unknown` when none matched): `answered`, `unauthorized`,
+/// `bad_request` or `unavailable`.
+pub fn service_call(credential: &str, outcome: &'static str) {
+    DOMAIN
+        .service_calls
+        .with_label_values(&[credential, outcome])
         .inc();
 }
 

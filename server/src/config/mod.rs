@@ -9,6 +9,7 @@ mod keys;
 mod notify;
 mod provider;
 mod reader;
+mod service;
 mod sign_in;
 mod site;
 mod worker;
@@ -25,6 +26,7 @@ pub use provider::{
     read_key_file, BudgetSettings, CircuitSettings, LighthouseSettings, Provider, ProviderSettings,
     MAX_QUOTA_PER_MINUTE, SIMULATOR_ROOT,
 };
+pub use service::ServiceSettings;
 pub use sign_in::{OpenIdClientSettings, OperatorSignIn, SignInSettings, VeteranSignIn};
 pub use site::{Profile, Role, SessionSettings, SiteSettings};
 pub use worker::{WorkerConfig, LEASE_MARGIN};
@@ -55,6 +57,8 @@ pub struct Config {
     pub keys: KeySettings,
     /// How veterans and operators sign in.
     pub sign_in: SignInSettings,
+    /// Who may call the service API.
+    pub service: ServiceSettings,
 }
 
 /// A channel that delivers messages to veterans.
@@ -132,6 +136,7 @@ impl Config {
         let alerts = alerts::read(&mut reader);
         let keys = keys::read(&mut reader, production);
         let sign_in = sign_in::read(&mut reader, production, role.serves_pages());
+        let service = service::read(&mut reader);
         if let Some(provider) = &provider {
             worker::check_lease(&mut reader, &worker, provider.timeouts.total);
         }
@@ -150,6 +155,7 @@ impl Config {
                 alerts,
                 keys,
                 sign_in,
+                service,
             }),
             _ => Err(ConfigError { problems }),
         }
@@ -378,6 +384,44 @@ mod tests {
             config.provider.timeouts,
             crate::provider::Timeouts::default()
         );
+    }
+
+    #[test]
+    fn service_tokens_are_named_hashes() {
+        let hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        let config = config(&[(
+            "ITF_SERVICE_TOKENS",
+            &format!("claims-526={hash}, claims-526-next={hash}"),
+        )])
+        .unwrap();
+        let names: Vec<&str> = config
+            .service
+            .tokens
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
+        assert_eq!(names, ["claims-526", "claims-526-next"]);
+        assert_eq!(config.service.tokens[0].1[..2], [0x9f, 0x86]);
+        assert!(
+            !format!("{:?}", config.service).contains("9f86"),
+            "hashes are not printed"
+        );
+        for bad in [
+            "claims-526",
+            "a=12",
+            &format!("a={hash},a={hash}"),
+            &format!("a b={hash}"),
+        ] {
+            let problems = config_err(&[("ITF_SERVICE_TOKENS", bad)]);
+            assert!(
+                problems[0].starts_with("ITF_SERVICE_TOKENS: "),
+                "{bad}: {problems:?}"
+            );
+        }
+    }
+
+    fn config_err(vars: &[(&str, &str)]) -> Vec<String> {
+        config(vars).unwrap_err().problems
     }
 
     #[test]

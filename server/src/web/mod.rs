@@ -19,7 +19,7 @@ use axum::extract::{FromRef, MatchedPath, Request};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use axum::Router;
-use itf_app::session::{Panels, Surfaces};
+use itf_app::session::{Panels, Submissions, Surfaces};
 use itf_app::{shell, App};
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{file_and_error_handler, generate_route_list, LeptosRoutes};
@@ -43,6 +43,7 @@ use crate::config::Config;
 use crate::console::{self, ConsoleSignIn, ConsoleState, StoreConsole};
 use crate::development::Development;
 use crate::intake::{DelayThreshold, IntakeService, PanelService};
+use crate::service::{self, ServiceState, StoreSubmissions};
 use crate::sign_in::{Clients, OpenIdClient};
 use crate::store::Store;
 
@@ -164,6 +165,10 @@ pub fn router(
         app = app.merge(development.router(web.as_ref()));
     }
     if let Some(web) = web {
+        app = app.merge(service::router(ServiceState {
+            store: web.store.clone(),
+            settings: Arc::new(web.config.service.clone()),
+        }));
         app = app.merge(pages(web, development));
     }
     let app = app
@@ -199,6 +204,7 @@ fn pages(web: WebState, development: Option<Development>) -> Router {
     };
     let leptos_options = web.leptos_options.clone();
     let panels = Panels(web.panels.clone());
+    let submissions = Submissions(Arc::new(StoreSubmissions(web.store.clone())));
     let delayed_after = web.delayed_after.clone();
     let console = web.console.clone();
     let pages_console = console.as_ref().map(|console| {
@@ -216,6 +222,7 @@ fn pages(web: WebState, development: Option<Development>) -> Router {
                 use leptos::prelude::provide_context;
                 provide_context(surfaces.clone());
                 provide_context(panels.clone());
+                provide_context(submissions.clone());
                 if let Some(console) = &pages_console {
                     provide_context(console.clone());
                 }

@@ -27,6 +27,7 @@ mod recovery;
 mod remediation;
 mod rollout;
 mod sealing;
+mod service;
 mod sessions;
 mod sign_in;
 mod store_conformance;

@@ -240,6 +240,22 @@ impl TestConfig {
         self
     }
 
+    /// Service credentials: each `(name, token)` is configured by the
+    /// token's SHA-256, as operators configure it.
+    pub fn service_tokens(mut self, tokens: &[(&str, &str)]) -> Self {
+        use sha2::Digest;
+        self.0.service.tokens = tokens
+            .iter()
+            .map(|(name, token)| {
+                (
+                    (*name).to_owned(),
+                    sha2::Sha256::digest(token.as_bytes()).into(),
+                )
+            })
+            .collect();
+        self
+    }
+
     /// Veterans sign in at the OpenID provider `issuer`, with the client
     /// `itf-veterans` and no secret.
     pub fn veteran_sign_in(mut self, issuer: &str) -> Self {
