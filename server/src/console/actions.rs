@@ -294,10 +294,12 @@ pub async fn set_rollout(
                 detail: refused.to_string().into(),
             },
         })?;
+    // Who changed it is in the audit log: an operator's id may be their
+    // email address, which no log line carries.
     tracing::info!(
         itf_type = set.itf_type.as_str(),
         rollout = %set.rollout,
-        operator = %operator.id,
+        role = operator.role.as_str(),
         "rollout flag changed"
     );
     Ok(Redirect::to(super::ROOT))

@@ -172,7 +172,8 @@ pub async fn callback(
     });
     let signed_in = match operator {
         Ok(operator) => {
-            tracing::info!(operator = %operator.id, role = operator.role.as_str(), "operator signed in");
+            // Not the id: it may be an email address, which no log line carries.
+            tracing::info!(role = operator.role.as_str(), "operator signed in");
             start(&state, &headers, operator, SignInMethod::Provider)
                 .await
                 .map(|session| (session, to_the_console()))

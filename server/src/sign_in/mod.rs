@@ -141,7 +141,9 @@ pub enum SignInError {
     Rejected(String),
     #[error("the account carries no well-formed ICN")]
     NoIcn,
-    #[error("{id} has no console role")]
+    /// The person's groups give no console role; `id` names them on the
+    /// page they are shown, never in a log line.
+    #[error("the person signed in has no console role")]
     NoRole { id: String },
 }
 

@@ -88,7 +88,14 @@ pub async fn complete(
     let refused = |error| ApiError::SignIn { kind, error };
     let claims = async {
         if let Some(error) = callback.error {
-            return Err(refused(SignInError::Refused(error)));
+            // An OAuth error code, such as `access_denied`; anything else
+            // in that place is not repeated to the log.
+            let code = Some(error)
+                .filter(|code| {
+                    code.len() <= 64 && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                })
+                .unwrap_or_else(|| "unreadable".to_owned());
+            return Err(refused(SignInError::Refused(code)));
         }
         if callback
             .iss
