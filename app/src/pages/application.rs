@@ -45,12 +45,12 @@ fn Carried(itf: SubmissionItf) -> impl IntoView {
              {expiration_date}. Its start date is the earliest date your benefits could be paid from."
         ),
         SubmissionItf::Pending { received_date } => format!(
-            "An Intent to File pending since {received_date}. We'll add it to your \
-             application when it's confirmed, with the date we received your request."
+            "An Intent to File pending since {received_date}: requested on that day, \
+             not yet confirmed."
         ),
         SubmissionItf::NeedsAttention { received_date } => format!(
             "Your Intent to File request of {received_date}, which we couldn't complete \
-             automatically. We'll follow up, and your application can go ahead."
+             automatically. Your application can still go ahead."
         ),
         SubmissionItf::None => "No Intent to File is on record for you yet.".to_owned(),
     };

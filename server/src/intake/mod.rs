@@ -221,13 +221,8 @@ impl IntakeService {
     /// service: the provider is asked while the veteran waits, up to its
     /// timeout, and creates the ITF if none is active.
     async fn look_up_synchronously(&self, veteran: &Veteran, itf_type: ItfType) -> ItfStatus {
-        match self.request_synchronously(veteran, itf_type).await {
+        match self.compensation_inline(veteran, itf_type).await {
             Ok(itf) => {
-                self.note(
-                    self.store
-                        .record_active(&veteran.icn, itf_type, &itf, Utc::now())
-                        .await,
-                );
                 metrics::lookup("synchronous");
                 ItfStatus::Active { itf, as_of: None }
             }
@@ -258,15 +253,29 @@ impl IntakeService {
                 return Ok(ItfStatus::Open(open));
             }
         }
-        let itf = self.request_synchronously(veteran, itf_type).await?;
-        if itf_type == ItfType::Compensation {
-            self.note(
-                self.store
-                    .record_active(&veteran.icn, itf_type, &itf, Utc::now())
-                    .await,
-            );
-        }
+        let itf = if itf_type == ItfType::Compensation {
+            self.compensation_inline(veteran, itf_type).await?
+        } else {
+            self.request_synchronously(veteran, itf_type).await?
+        };
         Ok(ItfStatus::Active { itf, as_of: None })
+    }
+
+    /// Compensation on the synchronous path: the provider's ITF, found or
+    /// made inline, also becomes our record of the provider, as a look-up's
+    /// answer does.
+    async fn compensation_inline(
+        &self,
+        veteran: &Veteran,
+        itf_type: ItfType,
+    ) -> Result<ConfirmedItf, SyncError> {
+        let itf = self.request_synchronously(veteran, itf_type).await?;
+        self.note(
+            self.store
+                .record_active(&veteran.icn, itf_type, &itf, Utc::now())
+                .await,
+        );
+        Ok(itf)
     }
 
     /// The synchronous path, as pension and survivor have always had it:
