@@ -147,11 +147,8 @@ pub async fn callback(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
     Query(callback): Query<Callback>,
-) -> Response {
-    let sign_in = match provider(&state) {
-        Ok(sign_in) => sign_in,
-        Err(error) => return error.into_response(),
-    };
+) -> Result<Response, ApiError> {
+    let sign_in = provider(&state)?;
     let settings = &sign_in.settings;
     let wanted = [settings.id_claim.as_str(), settings.role_claim.as_str()];
     let (cleared, claims) = complete_sign_in(
@@ -180,7 +177,7 @@ pub async fn callback(
         }
         Err(error) => Err(error),
     };
-    sign_in_finished(SignInKind::Operator, cleared, signed_in)
+    Ok(sign_in_finished(SignInKind::Operator, cleared, signed_in))
 }
 
 fn provider(state: &ConsoleState) -> Result<&super::ConsoleSignIn, ApiError> {
@@ -193,7 +190,10 @@ fn provider(state: &ConsoleState) -> Result<&super::ConsoleSignIn, ApiError> {
 
 /// `POST /console/sign-out`: ends the console session, and the provider's
 /// too where it says how.
-pub async fn sign_out(State(state): State<ConsoleState>, headers: HeaderMap) -> Response {
+pub async fn sign_out(
+    State(state): State<ConsoleState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let ended = match cookie_token(&headers, COOKIE_NAME) {
         Some(token) => state.store.delete_operator_session(&token.hash()).await,
         None => Ok(None),
@@ -203,5 +203,5 @@ pub async fn sign_out(State(state): State<ConsoleState>, headers: HeaderMap) -> 
         .sign_in
         .as_ref()
         .map(|sign_in| sign_in.client.as_ref());
-    signed_out(&cookie, ended, client, "/console/sign-in").await
+    Ok(signed_out(&cookie, ended, client, "/console/sign-in").await)
 }

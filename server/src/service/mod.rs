@@ -10,8 +10,7 @@ use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Request, State};
-use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
-use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -26,6 +25,7 @@ pub use status::{ItfStatusReport, StoreSubmissions};
 use crate::config::ServiceSettings;
 use crate::metrics;
 use crate::store::Store;
+use crate::web::{ApiError, ServiceRefusal};
 
 /// Where the service API lives.
 pub const ITF_STATUS: &str = "/internal/v0/itf_status";
@@ -52,7 +52,7 @@ async fn authenticate(
     State(state): State<ServiceState>,
     mut request: Request,
     next: Next,
-) -> Response {
+) -> Result<Response, ApiError> {
     let presented = request
         .headers()
         .get(AUTHORIZATION)
@@ -68,16 +68,11 @@ async fn authenticate(
             .map(|(name, _)| name.clone())
     });
     let Some(caller) = caller else {
-        tracing::info!("service call refused: no known token");
         metrics::service_call("unknown", "unauthorized");
-        return refusal(
-            StatusCode::UNAUTHORIZED,
-            "Not authenticated",
-            "Send a service token this service knows, as `Authorization: Bearer <token>`.",
-        );
+        return Err(ApiError::Service(ServiceRefusal::NotAuthenticated));
     };
     request.extensions_mut().insert(Caller(caller));
-    next.run(request).await
+    Ok(next.run(request).await)
 }
 
 #[derive(Deserialize)]
@@ -92,7 +87,7 @@ async fn itf_status(
     State(state): State<ServiceState>,
     Extension(Caller(caller)): Extension<Caller>,
     query: Result<Json<StatusQuery>, JsonRejection>,
-) -> Response {
+) -> Result<Response, ApiError> {
     let asked = query.ok().and_then(|Json(query)| {
         Some((
             Icn::parse(query.icn.trim()).ok()?,
@@ -100,37 +95,18 @@ async fn itf_status(
         ))
     });
     let Some((icn, itf_type)) = asked else {
+        tracing::info!(credential = %caller, "service call unreadable");
         metrics::service_call(&caller, "bad_request");
-        return refusal(
-            StatusCode::BAD_REQUEST,
-            "Unreadable request",
-            "Send JSON with `icn` (a well-formed ICN) and `type` (compensation, pension or survivor).",
-        );
+        return Err(ApiError::Service(ServiceRefusal::Unreadable));
     };
-    match status::of(state.store.as_ref(), &icn, itf_type).await {
-        Ok(report) => {
-            tracing::info!(credential = %caller, state = report.state(), "service call answered");
-            metrics::service_call(&caller, "answered");
-            let attributes = report.to_json(itf_type);
-            Json(json!({ "data": { "type": "itf_status", "attributes": attributes } }))
-                .into_response()
-        }
-        Err(error) => {
+    let report = status::of(state.store.as_ref(), &icn, itf_type)
+        .await
+        .inspect_err(|error| {
             tracing::warn!(credential = %caller, %error, "service call could not read our records");
             metrics::service_call(&caller, "unavailable");
-            refusal(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Service unavailable",
-                "We can't reach our records right now. Try again in a few minutes.",
-            )
-        }
-    }
-}
-
-fn refusal(status: StatusCode, title: &str, detail: &str) -> Response {
-    let body = Json(json!({ "errors": [{ "title": title, "detail": detail }] }));
-    if status == StatusCode::UNAUTHORIZED {
-        return (status, [(WWW_AUTHENTICATE, "Bearer")], body).into_response();
-    }
-    (status, body).into_response()
+        })?;
+    tracing::info!(credential = %caller, state = report.state(), "service call answered");
+    metrics::service_call(&caller, "answered");
+    let attributes = report.to_json(itf_type);
+    Ok(Json(json!({ "data": { "type": "itf_status", "attributes": attributes } })).into_response())
 }

@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 
+use axum::http::header::WWW_AUTHENTICATE;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
@@ -58,6 +59,9 @@ pub enum ApiError {
     /// Mock sign-in, a plain HTML form, refused the user.
     #[error("sign-in refused")]
     SignInRefused(&'static str),
+    /// A call to the service API refused.
+    #[error("service call refused: {0:?}")]
+    Service(ServiceRefusal),
     /// A console form or download refused: answered with a page that leads
     /// back to the console.
     #[error("{title}")]
@@ -124,12 +128,39 @@ impl ApiError {
             Self::Conflict { title, detail } => (S::CONFLICT, *title, (*detail).into()),
             Self::SignIn { error, .. } => sign_in_parts(error),
             Self::SignInRefused(why) => (S::BAD_REQUEST, "We couldn't sign you in", (*why).into()),
+            Self::Service(refusal) => service_parts(*refusal),
             Self::Console {
                 status,
                 title,
                 detail,
             } => (*status, *title, detail.clone()),
         }
+    }
+}
+
+/// Why the service API refused a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceRefusal {
+    /// No service token we know.
+    NotAuthenticated,
+    /// A body we cannot read.
+    Unreadable,
+}
+
+fn service_parts(refusal: ServiceRefusal) -> (StatusCode, &'static str, Cow<'static, str>) {
+    match refusal {
+        ServiceRefusal::NotAuthenticated => (
+            StatusCode::UNAUTHORIZED,
+            "Not authenticated",
+            "Send a service token this service knows, as `Authorization: Bearer <token>`.".into(),
+        ),
+        ServiceRefusal::Unreadable => (
+            StatusCode::BAD_REQUEST,
+            "Unreadable request",
+            "Send JSON with `icn` (a well-formed ICN) and `type` (compensation, pension or \
+             survivor)."
+                .into(),
+        ),
     }
 }
 
@@ -221,11 +252,11 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
-        (
-            status,
-            Json(json!({ "errors": [{ "title": title, "detail": detail }] })),
-        )
-            .into_response()
+        let body = Json(json!({ "errors": [{ "title": title, "detail": detail }] }));
+        if matches!(self, Self::Service(ServiceRefusal::NotAuthenticated)) {
+            return (status, [(WWW_AUTHENTICATE, "Bearer")], body).into_response();
+        }
+        (status, body).into_response()
     }
 }
 

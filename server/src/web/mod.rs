@@ -27,7 +27,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-pub use error::{escape_html, ApiError};
+pub use error::{escape_html, ApiError, ServiceRefusal};
 pub use metrics::HttpMetrics;
 pub use notify_callback::CallbackState;
 pub use session::{

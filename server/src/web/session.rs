@@ -126,7 +126,10 @@ pub fn cookie_header(cookie: &str) -> HeaderMap {
 
 /// `POST /sign-out`: ends the session, wherever it was started, and the
 /// provider's too where it says how.
-pub async fn sign_out(State(state): State<WebState>, headers: HeaderMap) -> Response {
+pub async fn sign_out(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     // The cookie is cleared even when the database cannot end the session:
     // the browser is signed out either way.
     let ended = match session_token(&headers) {
@@ -134,7 +137,7 @@ pub async fn sign_out(State(state): State<WebState>, headers: HeaderMap) -> Resp
         None => Ok(None),
     };
     let cookie = session_cookie("", 0, state.config.site.secure_cookies());
-    signed_out(&cookie, ended, state.sign_in.as_deref(), "/sign-in").await
+    Ok(signed_out(&cookie, ended, state.sign_in.as_deref(), "/sign-in").await)
 }
 
 fn session_cookie(value: &str, max_age_seconds: i64, secure: bool) -> String {

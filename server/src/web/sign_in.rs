@@ -142,13 +142,16 @@ pub async fn callback(
     State(state): State<WebState>,
     headers: HeaderMap,
     Query(callback): Query<Callback>,
-) -> Response {
-    let Ok(client) = veterans_client(&state) else {
-        return ApiError::SignInRefused("Sign-in isn't set up on this site.").into_response();
-    };
-    let Some(settings) = state.config.sign_in.veteran.as_ref() else {
-        return ApiError::SignInRefused("Sign-in isn't set up on this site.").into_response();
-    };
+) -> Result<Response, ApiError> {
+    let client = veterans_client(&state)?;
+    let settings = state
+        .config
+        .sign_in
+        .veteran
+        .as_ref()
+        .ok_or(ApiError::SignInRefused(
+            "Sign-in isn't set up on this site.",
+        ))?;
     let wanted = [
         settings.icn_claim.as_str(),
         settings.first_name_claim.as_str(),
@@ -175,7 +178,7 @@ pub async fn callback(
             .map(|(session, to_start)| (session, to_start.into_response())),
         Err(error) => Err(error),
     };
-    finished(SignInKind::Veteran, cleared, signed_in)
+    Ok(finished(SignInKind::Veteran, cleared, signed_in))
 }
 
 /// The answer to a callback: the new session's cookie and the way in, or
