@@ -21,6 +21,7 @@ pub mod sign_in;
 pub mod store;
 pub mod telemetry;
 pub mod web;
+pub mod webhooks;
 pub mod worker;
 
 use std::future::Future;
@@ -46,6 +47,7 @@ use outbox::{Channel, Mailbox, Outbox, VaNotify};
 use provider::{ClientSettings, LighthouseClient};
 use store::{Store, StoreError};
 use web::{Operations, WebState};
+use webhooks::Webhooks;
 use worker::{Worker, WorkerSettings};
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +66,10 @@ pub enum StartError {
     Notify(#[source] reqwest::Error),
     #[error("cannot set up the Slack or PagerDuty client: {0}")]
     Alerts(#[source] reqwest::Error),
+    #[error("cannot read the webhook endpoints: {0}")]
+    Webhooks(#[from] webhooks::EndpointsError),
+    #[error("cannot set up the webhook client: {0}")]
+    WebhookClient(#[source] reqwest::Error),
     #[error(
         "cannot listen on {addr}: {source}; choose another LEPTOS_SITE_ADDR or stop what uses it"
     )]
@@ -80,6 +86,8 @@ pub struct Application {
     development: Option<Development>,
     worker: Option<Arc<Worker>>,
     outbox: Option<Outbox>,
+    /// Delivers events to other services, where endpoints are configured.
+    webhooks: Option<Webhooks>,
     /// VA Notify's delivery-status callbacks, where a token is configured.
     callbacks: Option<web::CallbackState>,
 }
@@ -130,6 +138,7 @@ impl Application {
             .runs_worker()
             .then(|| worker_for(&config, store.clone(), client, circuit, budget, wake));
         let (outbox, callbacks) = delivery_of_messages(&config, &store)?;
+        let webhooks = delivery_of_events(&config, &store)?;
         let operations = Operations::new(store);
         prepare_schema(
             &operations,
@@ -143,6 +152,7 @@ impl Application {
             development,
             worker,
             outbox,
+            webhooks,
             callbacks,
         })
     }
@@ -160,6 +170,9 @@ impl Application {
         let outbox = self
             .outbox
             .map(|outbox| tokio::spawn(outbox.run(stopped.clone())));
+        let webhooks = self
+            .webhooks
+            .map(|webhooks| tokio::spawn(webhooks.run(stopped.clone())));
         let worker = self.worker.map(|worker| tokio::spawn(worker.run(stopped)));
         let router = web::router(self.operations, self.web, self.development, self.callbacks);
         let served = serve(self.listener, router, async move {
@@ -168,7 +181,7 @@ impl Application {
             let _ = stop.send(true);
         })
         .await;
-        for task in [worker, outbox].into_iter().flatten() {
+        for task in [worker, outbox, webhooks].into_iter().flatten() {
             let _ = task.await;
         }
         served
@@ -238,6 +251,36 @@ fn delivery_of_messages(
             token: token.into(),
         });
     Ok((outbox, callbacks))
+}
+
+/// The delivery of events to other services, where this instance runs
+/// the worker and endpoints are configured.
+fn delivery_of_events(
+    config: &Config,
+    store: &Arc<dyn Store>,
+) -> Result<Option<Webhooks>, StartError> {
+    let Some(file) = config
+        .webhooks
+        .file
+        .as_deref()
+        .filter(|_| config.role.runs_worker())
+    else {
+        return Ok(None);
+    };
+    let endpoints = webhooks::load(file)?;
+    if endpoints.is_empty() {
+        tracing::warn!("ITF_WEBHOOKS_FILE names no endpoint: events wait until one is configured");
+        return Ok(None);
+    }
+    tracing::info!(endpoints = endpoints.len(), "webhook endpoints configured");
+    let deliverer = Webhooks::new(
+        store.clone(),
+        endpoints,
+        config.webhooks.clone(),
+        config.worker.lease,
+    )
+    .map_err(StartError::WebhookClient)?;
+    Ok(Some(deliverer))
 }
 
 /// The channel the outbox delivers through, as the configuration says.

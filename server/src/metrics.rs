@@ -9,8 +9,8 @@ use std::time::Duration;
 use prometheus::{Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 
 use crate::store::{
-    AlertAction, AlertChannel, AlertCondition, AuditAction, CircuitState, JobCounts, MessageKind,
-    SignInKind,
+    AlertAction, AlertChannel, AlertCondition, AuditAction, CircuitState, EventType, JobCounts,
+    MessageKind, SignInKind,
 };
 
 /// How a delivery of a message can end, as `itf_messages_total` names it.
@@ -41,6 +41,7 @@ struct Domain {
     operator_actions: IntCounterVec,
     sign_ins: IntCounterVec,
     service_calls: IntCounterVec,
+    webhook_deliveries: IntCounterVec,
     date_drift: prometheus::IntGauge,
 }
 
@@ -164,6 +165,14 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
         &["credential", "outcome"],
     )
     .expect("valid metric");
+    let webhook_deliveries = IntCounterVec::new(
+        Opts::new(
+            "itf_webhook_deliveries_total",
+            "Deliveries of events to webhook endpoints, by event type and outcome",
+        ),
+        &["event", "outcome"],
+    )
+    .expect("valid metric");
     let date_drift = prometheus::IntGauge::new(
         "itf_date_drift_requests",
         "Requests of the last 30 days whose ITF the provider dated on a later day than we received them",
@@ -186,6 +195,7 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
         Box::new(operator_actions.clone()),
         Box::new(sign_ins.clone()),
         Box::new(service_calls.clone()),
+        Box::new(webhook_deliveries.clone()),
         Box::new(date_drift.clone()),
     ] {
         registry.register(collector).expect("registered once");
@@ -225,6 +235,11 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
     }
     // Credentials are named in the settings; a refusal has no name.
     service_calls.with_label_values(&["unknown", "unauthorized"]);
+    for event in EventType::ALL {
+        for outcome in WEBHOOK_OUTCOMES {
+            webhook_deliveries.with_label_values(&[event.as_str(), outcome]);
+        }
+    }
     for &kind in SignInKind::ALL {
         for outcome in SIGN_IN_OUTCOMES {
             sign_ins.with_label_values(&[kind.as_str(), outcome]);
@@ -248,6 +263,7 @@ static DOMAIN: LazyLock<Domain> = LazyLock::new(|| {
         operator_actions,
         sign_ins,
         service_calls,
+        webhook_deliveries,
         date_drift,
     }
 });
@@ -406,6 +422,17 @@ pub fn service_call(credential: &str, outcome: &'static str) {
     DOMAIN
         .service_calls
         .with_label_values(&[credential, outcome])
+        .inc();
+}
+
+/// How a delivery of an event can end, as `itf_webhook_deliveries_total`
+/// names it.
+pub const WEBHOOK_OUTCOMES: [&str; 3] = ["delivered", "retry", "failed"];
+
+pub fn webhook_delivery(event: EventType, outcome: &'static str) {
+    DOMAIN
+        .webhook_deliveries
+        .with_label_values(&[event.as_str(), outcome])
         .inc();
 }
 

@@ -9,7 +9,7 @@ pub mod server_fns;
 
 pub use model::{
     Count, DriftLine, HourOfAttempts, ItfView, Overview, ReportView, RequestFilter, RequestLine,
-    RequestView, RolloutChange, RolloutLine, TimelineEntry,
+    RequestView, RolloutChange, RolloutLine, TimelineEntry, WebhookLine,
 };
 pub use pages::{
     ConsoleOverviewPage, ConsoleReportPage, ConsoleRequestPage, ConsoleRequestsPage,

@@ -38,6 +38,25 @@ pub struct Overview {
     pub rollout: Vec<RolloutLine>,
     /// The latest changes of the flag, newest first.
     pub rollout_changes: Vec<RolloutChange>,
+    /// Webhook deliveries an endpoint has not accepted, oldest first.
+    pub webhooks: Vec<WebhookLine>,
+}
+
+/// A delivery of an event that its endpoint has not accepted after
+/// trying: still retried, or given up on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookLine {
+    /// `itf.confirmed`, `itf.needs_attention` or `itf.date_drift`.
+    pub event: String,
+    pub event_id: String,
+    pub request_id: String,
+    pub endpoint: String,
+    /// "retrying, next at …" or "given up".
+    pub state: String,
+    pub tries: u32,
+    pub last_error: String,
+    /// When the change happened, in Eastern Time.
+    pub since: String,
 }
 
 /// One ITF type's rollout flag, as people write it (`off`, `on`,

@@ -7,7 +7,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::model::{
     DriftLine, HourOfAttempts, Overview, ReportView, RequestFilter, RequestLine, RequestView,
-    RolloutChange, RolloutLine,
+    RolloutChange, RolloutLine, WebhookLine,
 };
 use super::server_fns::{console_overview, console_report, console_request, console_requests};
 use crate::development::TEST_OPERATORS;
@@ -121,11 +121,13 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
         budget,
         rollout,
         rollout_changes,
+        webhooks,
     } = overview;
     let admin = operator.role == OperatorRole::Admin;
     view! {
         <ConsoleNav operator/>
         <Rollout rollout changes=rollout_changes admin/>
+        <Webhooks webhooks/>
         <h2>"Requests"</h2>
         <table class="usa-table" data-testid="by-state">
             <caption>"Requests by state"</caption>
@@ -213,6 +215,37 @@ fn Rollout(rollout: Vec<RolloutLine>, changes: Vec<RolloutChange>, admin: bool) 
                 }).collect_view()}
             </tbody>
         </table>
+    }
+}
+
+/// Events for other services that their endpoint has not accepted.
+#[component]
+fn Webhooks(webhooks: Vec<WebhookLine>) -> impl IntoView {
+    view! {
+        <h2>"Webhook events"</h2>
+        {if webhooks.is_empty() {
+            view! { <p data-testid="webhooks">"Every endpoint has accepted every event sent to it."</p> }.into_any()
+        } else {
+            view! {
+                <table class="usa-table" data-testid="webhooks">
+                    <caption>"Events an endpoint has not accepted (the endpoint is alerted after 3 tries)"</caption>
+                    <thead><tr>
+                        <th scope="col">"Event"</th><th scope="col">"Request"</th><th scope="col">"Endpoint"</th>
+                        <th scope="col">"State"</th><th scope="col">"Tries"</th><th scope="col">"Last error"</th><th scope="col">"Since"</th>
+                    </tr></thead>
+                    <tbody>
+                        {webhooks.into_iter().map(|line| view! {
+                            <tr>
+                                <td>{line.event}<br/><span class="event-id">{line.event_id}</span></td>
+                                <td><a href=format!("/console/requests/{}", line.request_id)>{line.request_id.clone()}</a></td>
+                                <td>{line.endpoint}</td><td>{line.state}</td><td>{line.tries}</td>
+                                <td>{line.last_error}</td><td>{line.since}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }.into_any()
+        }}
     }
 }
 

@@ -33,7 +33,9 @@ impl PagerDuty {
 fn severity(condition: AlertCondition) -> &'static str {
     match condition {
         AlertCondition::CircuitOpen | AlertCondition::WorkerPaused => "critical",
-        AlertCondition::NeedsAttention | AlertCondition::MessageUndeliverable => "error",
+        AlertCondition::NeedsAttention
+        | AlertCondition::MessageUndeliverable
+        | AlertCondition::WebhookFailing => "error",
         AlertCondition::PendingTooLong => "warning",
     }
 }

@@ -12,6 +12,7 @@ mod reader;
 mod service;
 mod sign_in;
 mod site;
+mod webhooks;
 mod worker;
 
 use std::env;
@@ -29,6 +30,7 @@ pub use provider::{
 pub use service::ServiceSettings;
 pub use sign_in::{OpenIdClientSettings, OperatorSignIn, SignInSettings, VeteranSignIn};
 pub use site::{Profile, Role, SessionSettings, SiteSettings};
+pub use webhooks::WebhookSettings;
 pub use worker::{WorkerConfig, LEASE_MARGIN};
 
 use reader::Reader;
@@ -59,6 +61,8 @@ pub struct Config {
     pub sign_in: SignInSettings,
     /// Who may call the service API.
     pub service: ServiceSettings,
+    /// Where events for other services go.
+    pub webhooks: WebhookSettings,
 }
 
 /// A channel that delivers messages to veterans.
@@ -137,6 +141,7 @@ impl Config {
         let keys = keys::read(&mut reader, production);
         let sign_in = sign_in::read(&mut reader, production, role.serves_pages());
         let service = service::read(&mut reader);
+        let webhooks = webhooks::read(&mut reader);
         if let Some(provider) = &provider {
             worker::check_lease(&mut reader, &worker, provider.timeouts.total);
         }
@@ -156,6 +161,7 @@ impl Config {
                 keys,
                 sign_in,
                 service,
+                webhooks,
             }),
             _ => Err(ConfigError { problems }),
         }

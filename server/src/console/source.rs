@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, DurationRound, NaiveDate, Utc};
 use itf_app::console::{
     ConsoleSource, Count, DriftLine, HourOfAttempts, ItfView, Overview, ReportView, RequestFilter,
-    RequestLine, RequestView, RolloutChange, RolloutLine, TimelineEntry,
+    RequestLine, RequestView, RolloutChange, RolloutLine, TimelineEntry, WebhookLine,
 };
 use itf_app::domain::{eastern_date, eastern_midnight, eastern_time, Operator};
 use itf_app::PageError;
@@ -16,7 +16,7 @@ use crate::metrics;
 use crate::report;
 use crate::store::{
     Attempt, AttemptOutcome, AuditAction, AuditEntry, CircuitState, ItfRequest, MessageRecord,
-    NewAuditEntry, RequestState, Store, StoreError,
+    NewAuditEntry, RequestState, Store, StoreError, WebhookState,
 };
 
 /// How many hours the overview's chart shows.
@@ -169,7 +169,30 @@ impl StoreConsole {
             ),
             rollout: self.rollout().await?,
             rollout_changes: self.rollout_changes().await?,
+            webhooks: self.webhooks().await?,
         })
+    }
+
+    async fn webhooks(&self) -> Result<Vec<WebhookLine>, StoreError> {
+        let trouble = self.store.webhook_trouble(LIST_LIMIT).await?;
+        Ok(trouble
+            .into_iter()
+            .map(|delivery| WebhookLine {
+                event: delivery.event_type.as_str().to_owned(),
+                event_id: delivery.event_id,
+                request_id: delivery.request_id,
+                endpoint: delivery.endpoint,
+                state: match delivery.state {
+                    WebhookState::Failed => "given up".to_owned(),
+                    WebhookState::Pending | WebhookState::Sent => {
+                        format!("retrying; next try {}", when(delivery.run_at))
+                    }
+                },
+                tries: delivery.attempts,
+                last_error: delivery.last_error.unwrap_or_default(),
+                since: when(delivery.created_at),
+            })
+            .collect())
     }
 
     async fn rollout(&self) -> Result<Vec<RolloutLine>, StoreError> {

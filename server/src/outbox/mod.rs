@@ -207,7 +207,7 @@ impl Outbox {
                 error: missing.to_string(),
             },
         };
-        crash_after_sending(&sent);
+        crash_after_sending(&sent, "ITF_FAILPOINT_EXIT_AFTER_SEND");
         match &sent {
             Sent::CredentialsRefused { .. } => {
                 self.paused_until = Some(Instant::now() + CREDENTIALS_PAUSE);
@@ -325,16 +325,20 @@ impl Outbox {
     }
 }
 
-/// Test builds only (the `failpoints` feature): with
-/// `ITF_FAILPOINT_EXIT_AFTER_SEND` set the process ends right after a
-/// message was delivered and before that is recorded, as a crash would.
+/// Test builds only (the `failpoints` feature): with the environment
+/// variable `failpoint` set (`ITF_FAILPOINT_EXIT_AFTER_SEND` for messages,
+/// `ITF_FAILPOINT_EXIT_AFTER_EVENT` for webhook events) the process ends
+/// right after a delivery and before it is recorded, as a crash would.
 #[cfg(feature = "failpoints")]
-fn crash_after_sending(sent: &Sent) {
-    if *sent == Sent::Delivered && std::env::var_os("ITF_FAILPOINT_EXIT_AFTER_SEND").is_some() {
-        tracing::warn!("failpoint: ending the process after a send, before recording it");
+pub(crate) fn crash_after_sending(sent: &Sent, failpoint: &str) {
+    if *sent == Sent::Delivered && std::env::var_os(failpoint).is_some() {
+        tracing::warn!(
+            failpoint,
+            "ending the process after a delivery, before recording it"
+        );
         std::process::exit(70);
     }
 }
 
 #[cfg(not(feature = "failpoints"))]
-fn crash_after_sending(_sent: &Sent) {}
+pub(crate) fn crash_after_sending(_sent: &Sent, _failpoint: &str) {}

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::model::named;
+use super::model::{attempts, named};
 use super::Delivery;
 use super::StoreError;
 
@@ -25,6 +25,8 @@ named! {
         WorkerPaused => "worker_paused",
         /// A message to a veteran could not be delivered.
         MessageUndeliverable => "message_undeliverable",
+        /// A webhook endpoint keeps refusing, or not answering, events.
+        WebhookFailing => "webhook_failing",
     }
 }
 
@@ -197,6 +199,26 @@ impl Alert {
             ),
         }
     }
+
+    /// A webhook endpoint that has refused or not answered a delivery
+    /// `attempts` times in a row (none: it accepts deliveries again), and
+    /// its last error: a status code or what the connection said.
+    pub fn webhook_failing(endpoint: &str, failing: Option<(u32, &str)>) -> Self {
+        let summary = match failing {
+            Some((attempts, error)) => format!(
+                "Webhook endpoint {endpoint} has not accepted an event in {attempts} tries \
+                 (last: {error}). Events wait and are retried; check the endpoint, and the \
+                 console's Webhooks page for what waits."
+            ),
+            None => format!("Webhook endpoint {endpoint} accepts events again."),
+        };
+        Self {
+            condition: AlertCondition::WebhookFailing,
+            subject: Some(endpoint.to_owned()),
+            request_id: None,
+            summary,
+        }
+    }
 }
 
 /// The delivery status with which VA Notify says a message will never
@@ -332,12 +354,7 @@ impl<T: Into<DateTime<Utc>>> TryFrom<AlertRow<T>> for AlertDelivery {
                 .as_deref()
                 .map(AlertChannel::parse)
                 .transpose()?,
-            attempts: u32::try_from(row.delivery_attempts).map_err(|_| {
-                StoreError::Corrupt(format!(
-                    "alert attempts {} out of range",
-                    row.delivery_attempts
-                ))
-            })?,
+            attempts: attempts(row.delivery_attempts, "alert")?,
             raised_at: row.created_at.into(),
         })
     }

@@ -328,10 +328,15 @@ pub struct DateDrift {
 impl DateDrift {
     /// The drift of a confirmed request, if the provider dated it later.
     pub fn of(request: ItfRequest) -> Option<Self> {
-        let created = request.itf.as_ref()?.creation_date;
-        let days = (eastern_day(&created) - eastern_day(&request.received_at)).num_days();
+        let days = drift_days(request.received_at, request.itf.as_ref()?.creation_date);
         (days > 0).then_some(Self { request, days })
     }
+}
+
+/// Eastern Time days from our `received_at` to the provider's creation
+/// date: more than none is date drift.
+pub fn drift_days(received_at: DateTime<Utc>, created: DateTime<FixedOffset>) -> i64 {
+    (eastern_day(&created) - eastern_day(&received_at)).num_days()
 }
 
 #[cfg(test)]

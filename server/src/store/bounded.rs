@@ -17,6 +17,7 @@ use super::{
     ItfRequest, JobCounts, JobOutcome, ListedAlert, MailboxEntry, MessageRecord, NewAuditEntry,
     NewRequest, OldestPending, OperatorSession, OutboxItem, ProviderRecord, Repair, Repaired,
     RequestState, Rollout, RolloutFlag, Session, SignInAttempt, SignInMethod, Store, StoreError,
+    WebhookDelivery, WebhookTrouble,
 };
 use crate::session_token::SessionTokenHash;
 
@@ -244,6 +245,30 @@ impl Store for Bounded {
     ) -> Result<(), StoreError> {
         self.within(self.up()?.finish_delivery(reference, delivery, now))
             .await
+    }
+
+    async fn claim_webhooks(
+        &self,
+        endpoints: &[String],
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>, StoreError> {
+        self.within(self.up()?.claim_webhooks(endpoints, lease, limit))
+            .await
+    }
+
+    async fn finish_webhook(
+        &self,
+        delivery_id: &str,
+        delivery: &Delivery,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.within(self.up()?.finish_webhook(delivery_id, delivery, now))
+            .await
+    }
+
+    async fn webhook_trouble(&self, limit: u32) -> Result<Vec<WebhookTrouble>, StoreError> {
+        self.within(self.up()?.webhook_trouble(limit)).await
     }
 
     async fn owe_delayed_messages(

@@ -10,6 +10,7 @@ mod postgres;
 mod rollout;
 mod sign_in;
 mod sqlite;
+mod webhook;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +38,7 @@ pub use postgres::{forward_job_notifications, PostgresStore};
 pub use rollout::{Rollout, RolloutFlag, RolloutRefused};
 pub use sign_in::{SignInAttempt, SignInKind, SignInMethod};
 pub use sqlite::SqliteStore;
+pub use webhook::{delivery_id, EventType, WebhookDelivery, WebhookState, WebhookTrouble};
 
 use crate::config::DatabaseUrl;
 use crate::sealing::Keys;
@@ -359,6 +361,30 @@ pub trait Store: Send + Sync + 'static {
         status: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+
+    /// Gives every event not yet fanned out one delivery per endpoint
+    /// named (never call it with none: those events would go nowhere),
+    /// then claims up to `limit` due deliveries, each moved on by `lease`
+    /// (by the database's clock) so that one cut short is made again under
+    /// the same event id: at least once.
+    async fn claim_webhooks(
+        &self,
+        endpoints: &[String],
+        lease: std::time::Duration,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>, StoreError>;
+
+    /// Records how a delivery of an event to an endpoint ended.
+    async fn finish_webhook(
+        &self,
+        delivery_id: &str,
+        delivery: &Delivery,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Deliveries that an endpoint has not accepted after trying, still
+    /// retried or given up on, oldest event first.
+    async fn webhook_trouble(&self, limit: u32) -> Result<Vec<WebhookTrouble>, StoreError>;
 
     /// Puts a message in the development mailbox, once per reference.
     async fn deliver_to_mailbox(&self, entry: &MailboxEntry) -> Result<(), StoreError>;

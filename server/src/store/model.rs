@@ -585,12 +585,7 @@ impl<T: Into<DateTime<Utc>>> OutboxRow<T> {
         Ok(OutboxMessage {
             reference: row.reference,
             kind: MessageKind::parse(&row.kind)?,
-            attempts: u32::try_from(row.message_attempts).map_err(|_| {
-                StoreError::Corrupt(format!(
-                    "message attempts {} out of range",
-                    row.message_attempts
-                ))
-            })?,
+            attempts: attempts(row.message_attempts, "message")?,
             request: row.request.open(keys)?,
         })
     }
@@ -626,9 +621,7 @@ impl<T: Into<DateTime<Utc>>> ClaimedRow<T> {
     pub fn open(self, keys: &Keys) -> Result<ClaimedJob, StoreError> {
         let row = self;
         Ok(ClaimedJob {
-            attempts: u32::try_from(row.attempts).map_err(|_| {
-                StoreError::Corrupt(format!("job attempts {} out of range", row.attempts))
-            })?,
+            attempts: attempts(row.attempts, "job")?,
             id: row.job_id,
             request: row.request.open(keys)?,
             taken_over: row.taken_over,
@@ -738,6 +731,13 @@ impl<T: Into<DateTime<Utc>>> SessionRow<T> {
     }
 }
 
+/// A count of attempts as stored, which a row written by us never holds
+/// out of `u32`'s range.
+pub(super) fn attempts(stored: i64, what: &str) -> Result<u32, StoreError> {
+    u32::try_from(stored)
+        .map_err(|_| StoreError::Corrupt(format!("{what} attempts {stored} out of range")))
+}
+
 /// An ITF's date as stored: the provider's text, with its offset.
 pub fn provider_date(at: DateTime<FixedOffset>) -> String {
     at.to_rfc3339()
@@ -756,7 +756,7 @@ fn itf_type(text: &str) -> Result<ItfType, StoreError> {
     ItfType::parse(text).map_err(|_| StoreError::Corrupt(format!("unknown ITF type {text:?}")))
 }
 
-fn parse_offset_time(text: &str) -> Result<DateTime<FixedOffset>, StoreError> {
+pub(super) fn parse_offset_time(text: &str) -> Result<DateTime<FixedOffset>, StoreError> {
     DateTime::parse_from_rfc3339(text)
         .map_err(|_| StoreError::Corrupt(format!("provider date {text:?} is not RFC 3339")))
 }

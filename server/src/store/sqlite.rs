@@ -29,6 +29,10 @@ use super::model::{
 };
 use super::rollout::{self, RolloutRow};
 use super::sign_in::SignInAttemptRow;
+use super::webhook::{
+    delivery_id, new_event_id, EventSourceRow, WebhookDelivery, WebhookRow, WebhookTrouble,
+    WebhookTroubleRow, EVENT_SOURCE_COLUMNS, WEBHOOK_COLUMNS, WEBHOOK_TROUBLE_COLUMNS,
+};
 use super::{
     Acting, Alert, AlertAction, AlertChannel, AlertDelivery, Attempt, AttemptOutcome, AuditAction,
     AuditEntry, BudgetAnswer, BudgetClaim, CircuitState, ClaimedJob, ConfirmedItf, Delivery,
@@ -306,6 +310,35 @@ async fn owe_message(
     Ok(())
 }
 
+/// Owes other services the events the request's change makes, within
+/// `tx`: at most one of each type per request.
+async fn owe_events(
+    tx: &mut Tx<'_>,
+    request_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let source = sqlx::query_as::<_, EventSourceRow<Time>>(&format!(
+        "SELECT {EVENT_SOURCE_COLUMNS} FROM itf_requests WHERE id = ?1"
+    ))
+    .bind(request_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    for event in source.owed()? {
+        sqlx::query(
+            "INSERT INTO webhook_events (id, event_type, request_id, created_at)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(new_event_id())
+        .bind(event.as_str())
+        .bind(request_id)
+        .bind(Time(now))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Writes an audit entry within `tx`.
 async fn insert_audit(tx: &mut Tx<'_>, entry: &NewAuditEntry) -> Result<(), StoreError> {
     sqlx::query(
@@ -375,6 +408,7 @@ async fn close_active(
         .bind(i64::try_from(ended).unwrap_or(i64::MAX))
         .execute(&mut **tx)
         .await?;
+    owe_events(tx, request_id, now).await?;
     owe_message(tx, MessageKind::ItfConfirmed, request_id, now).await
 }
 
@@ -898,6 +932,9 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         record_confirmed(&mut tx, &request_id, request.itf, now).await?;
+        if request.state.is_some() {
+            owe_events(&mut tx, &request_id, now).await?;
+        }
         if let Some(kind) = update.message {
             owe_message(&mut tx, kind, &request_id, now).await?;
         }
@@ -1164,6 +1201,109 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn claim_webhooks(
+        &self,
+        endpoints: &[String],
+        lease: std::time::Duration,
+        limit: u32,
+    ) -> Result<Vec<WebhookDelivery>, StoreError> {
+        let token = uuid::Uuid::new_v4().to_string();
+        let mut tx = self.writer.begin().await?;
+        let new: Vec<(String,)> = sqlx::query_as(&format!(
+            "UPDATE webhook_events SET fanned_out_at = {NOW}
+             WHERE id IN (
+                 SELECT id FROM webhook_events WHERE fanned_out_at IS NULL
+                 ORDER BY created_at
+                 LIMIT ?1)
+             RETURNING id"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        for (event_id,) in &new {
+            for endpoint in endpoints {
+                sqlx::query(&format!(
+                    "INSERT INTO webhook_deliveries (id, event_id, endpoint, state, attempts, run_at)
+                     VALUES (?1, ?2, ?3, 'pending', 0, {NOW})
+                     ON CONFLICT DO NOTHING"
+                ))
+                .bind(delivery_id(event_id, endpoint))
+                .bind(event_id)
+                .bind(endpoint)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        sqlx::query(&format!(
+            "UPDATE webhook_deliveries SET run_at = {}, attempts = attempts + 1, claim_token = ?2
+             WHERE id IN (
+                 SELECT id FROM webhook_deliveries
+                 WHERE state = 'pending' AND run_at <= {DUE}
+                 ORDER BY run_at
+                 LIMIT ?3)",
+            later("?1")
+        ))
+        .bind(seconds_from_now(lease))
+        .bind(&token)
+        .bind(i64::from(limit))
+        .execute(&mut *tx)
+        .await?;
+        let claimed = sqlx::query_as::<_, WebhookRow<Time>>(&format!(
+            "SELECT {WEBHOOK_COLUMNS} FROM webhook_deliveries d
+             JOIN webhook_events e ON e.id = d.event_id
+             JOIN itf_requests r ON r.id = e.request_id
+             WHERE d.claim_token = ?1 AND d.state = 'pending'
+             ORDER BY e.created_at, d.id"
+        ))
+        .bind(&token)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        claimed
+            .into_iter()
+            .map(|row| row.open(&self.keys))
+            .collect()
+    }
+
+    async fn finish_webhook(
+        &self,
+        delivery_id: &str,
+        delivery: &Delivery,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (state, run_at, error) = delivery.row(now);
+        sqlx::query(
+            "UPDATE webhook_deliveries SET state = ?1, run_at = ?2,
+                 last_error = COALESCE(?3, last_error),
+                 sent_at = CASE WHEN ?1 = 'sent' THEN ?4 ELSE sent_at END
+             WHERE id = ?5 AND state = 'pending'",
+        )
+        .bind(state)
+        .bind(Time(run_at))
+        .bind(error)
+        .bind(Time(now))
+        .bind(delivery_id)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn webhook_trouble(&self, limit: u32) -> Result<Vec<WebhookTrouble>, StoreError> {
+        sqlx::query_as::<_, WebhookTroubleRow<Time>>(&format!(
+            "SELECT {WEBHOOK_TROUBLE_COLUMNS} FROM webhook_deliveries d
+             JOIN webhook_events e ON e.id = d.event_id
+             WHERE d.state <> 'sent' AND d.last_error IS NOT NULL
+             ORDER BY e.created_at, d.id
+             LIMIT ?1"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(WebhookTrouble::try_from)
+        .collect()
     }
 
     async fn owe_delayed_messages(

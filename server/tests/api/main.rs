@@ -32,4 +32,6 @@ mod sessions;
 mod sign_in;
 mod store_conformance;
 mod store_repairs;
+mod store_webhooks;
 mod va_notify;
+mod webhooks;

@@ -4,6 +4,7 @@
 pub mod cluster;
 pub mod process;
 pub mod provider;
+pub mod receiver;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -271,6 +272,14 @@ impl TestConfig {
             icn_claim: "icn".to_owned(),
             first_name_claim: "given_name".to_owned(),
         });
+        self
+    }
+
+    /// Events to the endpoints of the file at `file`, retried at most
+    /// `retry_max_delay` apart.
+    pub fn webhooks(mut self, file: &Path, retry_max_delay: Duration) -> Self {
+        self.0.webhooks.file = Some(file.to_owned());
+        self.0.webhooks.retry_max_delay = retry_max_delay;
         self
     }
 
