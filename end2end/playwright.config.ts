@@ -3,12 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appSettings, OIDC_PORT, SECOND_APP_PORT } from './tests/app';
+import { appSettings, OIDC_PORT, SECOND_APP_PORT, VA_GOV_PORT } from './tests/app';
 
 // The suite starts the built server itself (scripts/test.sh builds it and
 // says where), on its own port and a fresh SQLite database, with the
 // provider simulator inside it; and a real OpenID provider beside it
-// (oidc/provider.mjs) that veterans and operators sign in at.
+// (oidc/provider.mjs) that veterans and operators sign in at; and a
+// stand-in of VA.gov's front end on another origin (vets-website/server.mjs).
 const port = Number(process.env.ITF_E2E_PORT ?? 3917);
 const baseURL = `http://127.0.0.1:${port}`;
 // Made once, by the runner: test workers load this file again, and find
@@ -63,6 +64,15 @@ export default defineConfig({
         ITF_E2E_VETERAN_SECRET: secrets.veteran,
         ITF_E2E_OPERATOR_SECRET: secrets.operator,
       },
+    },
+    {
+      command: 'node vets-website/server.mjs',
+      url: `http://127.0.0.1:${VA_GOV_PORT}/`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: { ITF_E2E_VA_GOV_PORT: String(VA_GOV_PORT), ITF_E2E_API: baseURL },
     },
     {
       command: process.env.ITF_BIN ?? '../target/debug/itf-async',

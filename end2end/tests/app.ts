@@ -4,6 +4,8 @@ import { join } from 'node:path';
 export const OIDC_PORT = Number(process.env.ITF_E2E_OIDC_PORT ?? 3918);
 /** A second app the session tests start with settings of their own. */
 export const SECOND_APP_PORT = OIDC_PORT + 1;
+/** Where the stand-in of VA.gov's front end (vets-website/server.mjs) listens. */
+export const VA_GOV_PORT = OIDC_PORT + 2;
 
 /**
  * The settings the suite runs the app with, on `port` with its database
@@ -39,6 +41,8 @@ export function appSettings(port: number, dataDir: string, more: Record<string, 
     ITF_OPERATOR_OIDC_CLIENT_SECRET_FILE: join(dataDir, 'operator-client-secret'),
     ITF_OPERATOR_OIDC_SCOPES: 'openid email groups',
     ITF_OPERATOR_ROLES: 'itf-viewers=viewer,itf-operators=operator,itf-admins=admin',
+    // VA.gov's front end calls from another origin of the same site.
+    ITF_ALLOWED_ORIGINS: `http://127.0.0.1:${VA_GOV_PORT}`,
     ...more,
   };
 }

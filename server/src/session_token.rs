@@ -35,6 +35,18 @@ impl SessionToken {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// The session's CSRF token, which pages on another listed origin send
+    /// back in `X-CSRF-Token`: a one-way function of the cookie's secret,
+    /// so it gives nothing of the cookie away, and a page can learn it only
+    /// from our answers, which CORS shows to listed origins alone.
+    pub fn csrf_token(&self) -> String {
+        let digest = Sha256::new()
+            .chain_update(b"itf-async csrf token\0")
+            .chain_update(self.0.as_bytes())
+            .finalize();
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
 
 impl fmt::Debug for SessionToken {
@@ -52,6 +64,16 @@ impl SessionTokenHash {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_csrf_token_is_the_sessions_own_and_not_its_secret() {
+        let a = SessionToken::generate();
+        let b = SessionToken::generate();
+        assert_eq!(a.csrf_token(), a.clone().csrf_token());
+        assert_ne!(a.csrf_token(), b.csrf_token());
+        assert_ne!(a.csrf_token(), a.expose());
+        assert_eq!(a.csrf_token().len(), 64);
+    }
 
     #[test]
     fn generated_tokens_parse_and_differ() {

@@ -426,6 +426,35 @@ mod tests {
         }
     }
 
+    #[test]
+    fn allowed_origins_are_origins_https_in_production() {
+        let listed = config(&[(
+            "ITF_ALLOWED_ORIGINS",
+            "https://www.va.gov, http://127.0.0.1:3920/",
+        )])
+        .unwrap();
+        assert_eq!(
+            listed.site.allowed_origins,
+            ["https://www.va.gov", "http://127.0.0.1:3920"]
+        );
+        assert!(
+            config_err(&[("ITF_ALLOWED_ORIGINS", "https://www.va.gov/path")])[0]
+                .starts_with("ITF_ALLOWED_ORIGINS: \"https://www.va.gov/path\" is not an origin")
+        );
+        let production = config(&[
+            ("ITF_PROFILE", "production"),
+            ("ITF_ALLOWED_ORIGINS", "http://www.va.gov"),
+        ])
+        .unwrap_err()
+        .problems;
+        assert!(
+            production
+                .iter()
+                .any(|p| p.starts_with("ITF_ALLOWED_ORIGINS: ") && p.contains("https only")),
+            "{production:?}"
+        );
+    }
+
     fn config_err(vars: &[(&str, &str)]) -> Vec<String> {
         config(vars).unwrap_err().problems
     }

@@ -49,6 +49,10 @@ pub struct SiteSettings {
     pub production: bool,
     /// How long a session may go unused, and how long it may last at all.
     pub sessions: SessionSettings,
+    /// Other origins whose pages may call the REST API with the veteran's
+    /// session (VA.gov's front end on www.va.gov calling api.va.gov), each
+    /// as `scheme://host[:port]`.
+    pub allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +101,7 @@ pub fn read(reader: &mut Reader<'_>, production: bool) -> Option<SiteSettings> {
             format_args!("{addr_text:?} is not an address; use HOST:PORT such as 127.0.0.1:3000"),
         );
     }
+    let allowed_origins = allowed_origins(reader, production);
     let application_url = reader.text("ITF_APPLICATION_URL");
     if let Some(url) = &application_url {
         if !(url.starts_with('/') || url.starts_with("https://") || url.starts_with("http://")) {
@@ -125,6 +130,7 @@ pub fn read(reader: &mut Reader<'_>, production: bool) -> Option<SiteSettings> {
         ),
         application_url,
         production,
+        allowed_origins,
         sessions: SessionSettings {
             idle: reader.duration(
                 "ITF_SESSION_IDLE_MINUTES",
@@ -141,4 +147,40 @@ pub fn read(reader: &mut Reader<'_>, production: bool) -> Option<SiteSettings> {
         },
     };
     Some(settings)
+}
+
+/// `ITF_ALLOWED_ORIGINS`: origins separated by commas, such as
+/// `https://www.va.gov,https://staging.va.gov`; https in production.
+fn allowed_origins(reader: &mut Reader<'_>, production: bool) -> Vec<String> {
+    const NAME: &str = "ITF_ALLOWED_ORIGINS";
+    let Some(text) = reader.text(NAME) else {
+        return Vec::new();
+    };
+    let mut origins = Vec::new();
+    for item in text
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+    {
+        let origin = reqwest::Url::parse(item).ok().filter(|url| {
+            let scheme_allowed = url.scheme() == "https" || (!production && url.scheme() == "http");
+            scheme_allowed && url.host().is_some() && url.path() == "/" && url.query().is_none()
+        });
+        match origin {
+            Some(url) => origins.push(url.origin().ascii_serialization()),
+            None => reader.problem(
+                NAME,
+                format_args!(
+                    "{item:?} is not an origin; write `https://host[:port]`, with no path, \
+                     each separated by a comma{}",
+                    if production {
+                        " (https only in production)"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+        }
+    }
+    origins
 }

@@ -28,6 +28,13 @@ pub enum ApiError {
     Store(#[from] StoreError),
     #[error("request from another site")]
     ForeignOrigin,
+    /// A state-changing call from a listed origin without the session's
+    /// CSRF token.
+    #[error("request from a listed origin without the CSRF token")]
+    CsrfTokenMissing,
+    /// An answer could not be read back to be rewritten (camelCase keys).
+    #[error("the answer could not be read back")]
+    AnswerUnreadable,
     #[error("unknown ITF type")]
     UnknownItfType,
     /// Pension and survivor are created synchronously; the provider did not
@@ -93,19 +100,20 @@ impl ApiError {
                 "Service unavailable",
                 format!("We can't reach our records right now. {TRY_AGAIN}").into(),
             ),
-            Self::Store(_) => (
+            Self::Store(_) | Self::AnswerUnreadable => (
                 S::INTERNAL_SERVER_ERROR,
                 "Something went wrong",
                 "Something went wrong on our end. Try again in a few minutes; \
                  if it keeps happening, call us at 800-827-1000."
                     .into(),
             ),
-            Self::ForeignOrigin => (
-                S::FORBIDDEN,
-                "Request refused",
+            Self::ForeignOrigin => refused(
                 "This action can only be taken from this site's own pages. \
-                 Go back to the site and try again there."
-                    .into(),
+                 Go back to the site and try again there.",
+            ),
+            Self::CsrfTokenMissing => refused(
+                "This request didn't carry the security token of your session. \
+                 Reload the page and try again.",
             ),
             Self::UnknownItfType => (
                 S::BAD_REQUEST,
@@ -136,6 +144,10 @@ impl ApiError {
             } => (*status, *title, detail.clone()),
         }
     }
+}
+
+fn refused(detail: &'static str) -> (StatusCode, &'static str, Cow<'static, str>) {
+    (StatusCode::FORBIDDEN, "Request refused", detail.into())
 }
 
 /// Why the service API refused a call.

@@ -4,6 +4,7 @@
 
 mod error;
 mod health;
+mod inflection;
 mod intent_to_file;
 mod metrics;
 mod notify_callback;
@@ -46,6 +47,7 @@ use crate::intake::{DelayThreshold, IntakeService, PanelService};
 use crate::service::{self, ServiceState, StoreSubmissions};
 use crate::sign_in::{Clients, OpenIdClient};
 use crate::store::Store;
+use origin::AllowedOrigins;
 
 /// What every instance serves, web or worker: health, readiness, metrics.
 #[derive(Clone)]
@@ -149,6 +151,9 @@ pub fn router(
     development: Option<Development>,
     callbacks: Option<CallbackState>,
 ) -> Router {
+    let allowed = web.as_ref().map_or_else(AllowedOrigins::default, |web| {
+        AllowedOrigins::new(web.config.site.allowed_origins.clone())
+    });
     let mut app = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -172,8 +177,15 @@ pub fn router(
         app = app.merge(pages(web, development));
     }
     let app = app
-        .layer(from_fn(origin::same_origin_only))
+        .layer(from_fn_with_state(allowed.clone(), origin::check_origin))
+        .layer(from_fn(origin::issue_csrf_token))
+        .layer(from_fn(inflection::inflect_keys))
         .layer(from_fn_with_state(operations, metrics::track));
+    // Outermost, so that preflights are answered and refusals readable.
+    let app = match allowed.cors() {
+        Some(cors) => app.layer(cors),
+        None => app,
+    };
     with_common_layers(app)
 }
 

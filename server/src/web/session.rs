@@ -34,7 +34,7 @@ pub fn cookie_token(headers: &HeaderMap, cookie: &str) -> Option<SessionToken> {
         .and_then(|(_, value)| SessionToken::parse(value))
 }
 
-fn session_token(headers: &HeaderMap) -> Option<SessionToken> {
+pub(super) fn session_token(headers: &HeaderMap) -> Option<SessionToken> {
     cookie_token(headers, COOKIE_NAME)
 }
 

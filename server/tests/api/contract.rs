@@ -24,15 +24,15 @@ fn placeholder(key: &str, text: &str) -> Option<String> {
         })
     };
     match key {
-        "received_at" | "as_of" | "at" => checked("utc time", utc()),
+        "received_at" | "receivedAt" | "as_of" | "asOf" | "at" => checked("utc time", utc()),
         "creation_date" | "expiration_date" | "creationDate" | "expirationDate" => {
             checked("time with offset", offset())
         }
-        "received_date" => checked(
+        "received_date" | "receivedDate" => checked(
             "date",
             chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok(),
         ),
-        "request_id" => checked("uuid", uuid::Uuid::parse_str(text).is_ok()),
+        "request_id" | "requestId" => checked("uuid", uuid::Uuid::parse_str(text).is_ok()),
         "id" if !text.is_empty() => {
             checked("provider id", text.chars().all(|c| c.is_ascii_digit()))
         }
@@ -81,26 +81,56 @@ async fn answer(response: reqwest::Response) -> Value {
     json!({ "status": status, "headers": headers, "body": redact(&body) })
 }
 
+/// How the keys of an answer are asked for: snake_case, as by default, or
+/// camelCase, as VA.gov's front end asks with `X-Key-Inflection: camel`.
+#[derive(Clone, Copy)]
+enum Keys {
+    Snake,
+    Camel,
+}
+
+fn inflected(call: reqwest::RequestBuilder, keys: Keys) -> reqwest::RequestBuilder {
+    match keys {
+        Keys::Snake => call,
+        Keys::Camel => call.header("x-key-inflection", "camel"),
+    }
+}
+
+async fn list_as(app: &TestApp, browser: &reqwest::Client, keys: Keys) -> Value {
+    let call = inflected(browser.get(app.url("/v0/intent_to_file")), keys);
+    answer(call.send().await.unwrap()).await
+}
+
+async fn create_as(app: &TestApp, browser: &reqwest::Client, itf_type: &str, keys: Keys) -> Value {
+    let url = app.url(&format!("/v0/intent_to_file/{itf_type}"));
+    answer(inflected(browser.post(url), keys).send().await.unwrap()).await
+}
+
 async fn list(app: &TestApp, browser: &reqwest::Client) -> Value {
-    answer(
-        browser
-            .get(app.url("/v0/intent_to_file"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
+    list_as(app, browser, Keys::Snake).await
 }
 
 async fn create(app: &TestApp, browser: &reqwest::Client, itf_type: &str) -> Value {
-    answer(
-        browser
-            .post(app.url(&format!("/v0/intent_to_file/{itf_type}")))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
+    create_as(app, browser, itf_type, Keys::Snake).await
+}
+
+/// Pins the answer to a GET both ways: `name` and `name_camel`.
+async fn snapshot_list(name: &str, app: &TestApp, browser: &reqwest::Client) {
+    insta::assert_json_snapshot!(name, list(app, browser).await);
+    insta::assert_json_snapshot!(
+        format!("{name}_camel"),
+        list_as(app, browser, Keys::Camel).await
+    );
+}
+
+/// Pins the answer to a POST, then to the same POST made again with
+/// camelCase keys asked for: each of these POSTs answers the same again.
+async fn snapshot_create(name: &str, app: &TestApp, browser: &reqwest::Client, itf_type: &str) {
+    insta::assert_json_snapshot!(name, create(app, browser, itf_type).await);
+    insta::assert_json_snapshot!(
+        format!("{name}_camel"),
+        create_as(app, browser, itf_type, Keys::Camel).await
+    );
 }
 
 /// Lists until the item's status is `status`; returns that answer.
@@ -136,23 +166,20 @@ async fn spawn() -> (TestApp, TestDb) {
 async fn refusals() {
     let (app, _db) = spawn().await;
     let signed_out = client();
-    insta::assert_json_snapshot!("list_signed_out", list(&app, &signed_out).await);
-    insta::assert_json_snapshot!(
-        "create_signed_out",
-        create(&app, &signed_out, "compensation").await
-    );
+    snapshot_list("list_signed_out", &app, &signed_out).await;
+    snapshot_create("create_signed_out", &app, &signed_out, "compensation").await;
     let browser = app.veteran("vet-no-itf").await;
-    insta::assert_json_snapshot!(
-        "create_unknown_type",
-        create(&app, &browser, "burial").await
-    );
-    let foreign = browser
-        .post(app.url("/v0/intent_to_file/compensation"))
-        .header("origin", "https://elsewhere.example")
-        .send()
-        .await
-        .unwrap();
-    insta::assert_json_snapshot!("create_foreign_origin", answer(foreign).await);
+    snapshot_create("create_unknown_type", &app, &browser, "burial").await;
+    for (name, keys) in [
+        ("create_foreign_origin", Keys::Snake),
+        ("create_foreign_origin_camel", Keys::Camel),
+    ] {
+        let foreign = browser
+            .post(app.url("/v0/intent_to_file/compensation"))
+            .header("origin", "https://elsewhere.example");
+        let foreign = inflected(foreign, keys).send().await.unwrap();
+        insta::assert_json_snapshot!(name, answer(foreign).await);
+    }
 }
 
 #[tokio::test]
@@ -160,33 +187,31 @@ async fn a_request_from_pending_to_active() {
     let (app, _db) = spawn().await;
     let browser = app.veteran("vet-no-itf").await;
     app.set_mode(json!({"mode": "down"})).await;
-    insta::assert_json_snapshot!("list_pending_unchecked", list(&app, &browser).await);
-    insta::assert_json_snapshot!(
-        "create_pending",
-        create(&app, &browser, "compensation").await
-    );
+    snapshot_list("list_pending_unchecked", &app, &browser).await;
+    snapshot_create("create_pending", &app, &browser, "compensation").await;
     app.set_mode(json!({"mode": "up"})).await;
     insta::assert_json_snapshot!("list_active", list_until(&app, &browser, "active").await);
     insta::assert_json_snapshot!(
-        "create_active_from_record",
-        create(&app, &browser, "compensation").await
+        "list_active_camel",
+        list_as(&app, &browser, Keys::Camel).await
     );
+    snapshot_create("create_active_from_record", &app, &browser, "compensation").await;
 }
 
 #[tokio::test]
 async fn a_request_after_the_provider_said_none() {
     let (app, _db) = spawn().await;
     let browser = app.veteran("load-7").await;
-    insta::assert_json_snapshot!("list_pending_after_none", list(&app, &browser).await);
+    snapshot_list("list_pending_after_none", &app, &browser).await;
 }
 
 #[tokio::test]
 async fn an_active_itf_live_and_as_of_our_record() {
     let (app, _db) = spawn().await;
     let browser = app.veteran("vet-active-itf").await;
-    insta::assert_json_snapshot!("list_active_live", list(&app, &browser).await);
+    snapshot_list("list_active_live", &app, &browser).await;
     app.set_mode(json!({"mode": "down"})).await;
-    insta::assert_json_snapshot!("list_active_as_of", list(&app, &browser).await);
+    snapshot_list("list_active_as_of", &app, &browser).await;
 }
 
 #[tokio::test]
@@ -201,27 +226,22 @@ async fn a_request_the_provider_refuses_needs_attention() {
         list_until(&app, &browser, "needs_attention").await
     );
     insta::assert_json_snapshot!(
-        "create_needs_attention",
-        create(&app, &browser, "compensation").await
+        "list_needs_attention_camel",
+        list_as(&app, &browser, Keys::Camel).await
     );
+    snapshot_create("create_needs_attention", &app, &browser, "compensation").await;
 }
 
 #[tokio::test]
 async fn pension_answers_synchronously() {
     let (app, _db) = spawn().await;
     let browser = app.veteran("vet-no-itf").await;
-    insta::assert_json_snapshot!("create_pension", create(&app, &browser, "pension").await);
+    snapshot_create("create_pension", &app, &browser, "pension").await;
     let rejected = app.veteran("vet-rejected").await;
-    insta::assert_json_snapshot!(
-        "create_pension_refused",
-        create(&app, &rejected, "pension").await
-    );
+    snapshot_create("create_pension_refused", &app, &rejected, "pension").await;
     app.set_mode(json!({"mode": "down"})).await;
     let other = app.veteran("load-8").await;
-    insta::assert_json_snapshot!(
-        "create_pension_provider_down",
-        create(&app, &other, "pension").await
-    );
+    snapshot_create("create_pension_provider_down", &app, &other, "pension").await;
 }
 
 #[tokio::test]
@@ -230,11 +250,8 @@ async fn our_database_down() {
     let browser = app.veteran("vet-no-itf").await;
     let outage = app.take_database_down().await;
     assert_eq!(outage.status(), StatusCode::SEE_OTHER);
-    insta::assert_json_snapshot!("list_database_down", list(&app, &browser).await);
-    insta::assert_json_snapshot!(
-        "create_database_down",
-        create(&app, &browser, "compensation").await
-    );
+    snapshot_list("list_database_down", &app, &browser).await;
+    snapshot_create("create_database_down", &app, &browser, "compensation").await;
 }
 
 /// The metric families, their types and help, and the label names of

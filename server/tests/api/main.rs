@@ -33,5 +33,6 @@ mod sign_in;
 mod store_conformance;
 mod store_repairs;
 mod store_webhooks;
+mod va_gov;
 mod va_notify;
 mod webhooks;

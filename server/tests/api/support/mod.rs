@@ -275,6 +275,12 @@ impl TestConfig {
         self
     }
 
+    /// Other origins whose pages may call with the veteran's session.
+    pub fn allowed_origins(mut self, origins: &[&str]) -> Self {
+        self.0.site.allowed_origins = origins.iter().map(|o| (*o).to_owned()).collect();
+        self
+    }
+
     /// Events to the endpoints of the file at `file`, retried at most
     /// `retry_max_delay` apart.
     pub fn webhooks(mut self, file: &Path, retry_max_delay: Duration) -> Self {
