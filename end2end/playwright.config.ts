@@ -47,8 +47,9 @@ export default defineConfig({
     },
   },
   projects: [
-    { name: 'e2e', testIgnore: /gallery\.spec\.ts/ },
+    { name: 'e2e', testIgnore: /(gallery|page-bench)\.spec\.ts/ },
     { name: 'gallery', testMatch: /gallery\.spec\.ts/, timeout: 180_000 },
+    { name: 'page', testMatch: /page-bench\.spec\.ts/, timeout: 300_000 },
   ],
   webServer: [
     {

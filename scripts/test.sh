@@ -15,8 +15,11 @@ cd "$(dirname "$0")/.."
 echo "==> formatting"
 cargo fmt --check
 
-echo "==> building the server and the WebAssembly bundle"
-cargo leptos build
+echo "==> building the WebAssembly bundle as it ships (release, compressed ahead)"
+# The browser tests weigh the page as veterans get it; the server under test
+# is the debug build the Rust tests make.
+site="$CARGO_TARGET_DIR/site-release"
+LEPTOS_SITE_ROOT="$site" cargo leptos build --release --frontend-only --precompress
 
 echo "==> clippy"
 cargo clippy --all-targets -- -D warnings
@@ -32,5 +35,5 @@ ITF_BENCH_PROFILE=debug bench/chaos --requests 300 --instances 2
 
 echo "==> browser tests"
 export ITF_BIN="$CARGO_TARGET_DIR/debug/itf-async"
-export ITF_SITE_ROOT="$PWD/target/site"
+export ITF_SITE_ROOT="$site"
 (cd end2end && npx playwright test --project e2e)

@@ -2,6 +2,7 @@
 //! call. Compiled twice: for the server (`ssr`) and for the browser
 //! (`hydrate`).
 
+pub mod assets;
 mod components;
 pub mod console;
 pub mod development;
@@ -14,12 +15,16 @@ pub mod session;
 pub use errors::PageError;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
-/// The HTML document every page is rendered into.
+/// The HTML document every page is rendered into. Static files are named
+/// under versioned paths (`assets`), so browsers keep them for good.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let vads = assets::design_system();
+    let site_css = format!("/{}/itf-async.css", options.site_pkg_dir);
+    let hydrated = !assets::serves_console();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -28,13 +33,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" type="image/png" href="/favicon.png"/>
                 // The VA Design System, as published (scripts/vads.sh).
-                <link rel="stylesheet" href="/vads/css/core.css"/>
-                <link rel="stylesheet" href="/vads/css/utilities.css"/>
-                <link rel="stylesheet" href="/vads/css/m-action-link.css"/>
-                <link rel="stylesheet" href="/vads/component-library/component-library.css"/>
-                <script type="module" src="/vads/component-library/component-library.esm.js"></script>
+                <link rel="stylesheet" href=format!("{vads}/css/core.css")/>
+                <link rel="stylesheet" href=format!("{vads}/css/utilities.css")/>
+                <link rel="stylesheet" href=format!("{vads}/css/m-action-link.css")/>
+                <link rel="stylesheet" href=format!("{vads}/component-library/component-library.css")/>
+                <script type="module" src=format!("{vads}/component-library/component-library.esm.js")></script>
+                <link rel="stylesheet" id="site" href=site_css/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                {hydrated.then(|| view! { <HydrationScripts options/> })}
                 <MetaTags/>
             </head>
             <body>
@@ -53,7 +59,6 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| hydrated.set(true));
 
     view! {
-        <Stylesheet id="site" href="/pkg/itf-async.css"/>
         <Title formatter=|page: String| format!("{page} | Veterans Affairs")/>
         <a class="skip-link" href="#main">"Skip to main content"</a>
         <header class="site-header">

@@ -1,9 +1,12 @@
 //! The operators' console: the overview, the requests, one request's
 //! timeline with its repairs, and the remediation report. Server-rendered
-//! pages whose forms post to the server, so that each works without
-//! WebAssembly.
+//! pages whose forms post to the server, served without WebAssembly.
 
 mod model;
+#[cfg(feature = "ssr")]
+mod pages;
+#[cfg(not(feature = "ssr"))]
+#[path = "unhydrated.rs"]
 mod pages;
 pub mod server_fns;
 

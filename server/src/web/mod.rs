@@ -2,6 +2,7 @@
 //! REST API and the operational endpoints, with the layers every request
 //! passes through.
 
+mod assets;
 mod error;
 mod health;
 mod inflection;
@@ -24,6 +25,8 @@ use itf_app::session::{Panels, Submissions, Surfaces};
 use itf_app::{shell, App};
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{file_and_error_handler, generate_route_list, LeptosRoutes};
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -47,6 +50,7 @@ use crate::intake::{DelayThreshold, IntakeService, PanelService};
 use crate::service::{self, ServiceState, StoreSubmissions};
 use crate::sign_in::{Clients, OpenIdClient};
 use crate::store::Store;
+use assets::Assets;
 use origin::AllowedOrigins;
 
 /// What every instance serves, web or worker: health, readiness, metrics.
@@ -90,16 +94,21 @@ pub struct WebState {
     /// Veterans' sign-in at the OpenID provider, where it is set up.
     pub sign_in: Option<Arc<OpenIdClient>>,
     pub delayed_after: DelayThreshold,
+    /// The static files' versioned paths.
+    pub assets: Assets,
 }
 
 impl WebState {
     pub fn new(
         config: Arc<Config>,
         store: Arc<dyn Store>,
-        leptos_options: LeptosOptions,
+        mut leptos_options: LeptosOptions,
         intake: Arc<IntakeService>,
         sign_in: Clients,
     ) -> Self {
+        let assets = Assets::of(std::path::Path::new(&config.site.root));
+        leptos_options.site_pkg_dir = assets.pkg.clone().into();
+        itf_app::assets::set_design_system(format!("/{}", assets.vads));
         let delayed_after = DelayThreshold::new(config.site.delayed_after);
         // Operators sign in at their provider, or, in development, as
         // made-up operators; with neither there is no console.
@@ -133,6 +142,7 @@ impl WebState {
             delayed_after,
             console,
             sign_in: sign_in.veteran,
+            assets,
         }
     }
 }
@@ -181,6 +191,17 @@ pub fn router(
         .layer(from_fn(origin::issue_csrf_token))
         .layer(from_fn(inflection::inflect_keys))
         .layer(from_fn_with_state(operations, metrics::track));
+    // Every answer compressed as the browser accepts, at a level that costs
+    // little time: pages are rendered per request.
+    // Fonts come compressed already.
+    let compressible = DefaultPredicate::new().and(NotForContentType::new("font/woff2"));
+    let app = app.layer(
+        CompressionLayer::new()
+            .br(true)
+            .gzip(true)
+            .quality(CompressionLevel::Precise(5))
+            .compress_when(compressible),
+    );
     // Outermost, so that preflights are answered and refusals readable.
     let app = match allowed.cors() {
         Some(cors) => app.layer(cors),
@@ -255,6 +276,7 @@ fn pages(web: WebState, development: Option<Development>) -> Router {
         None => router.route_layer(from_fn(console::absent)),
     };
     let router = router
+        .merge(web.assets.router())
         .fallback(file_and_error_handler::<WebState, _>(shell))
         .with_state(web);
     match console {
