@@ -1,8 +1,15 @@
 //! Intake latency and throughput: `POST /v0/intent_to_file/compensation`
 //! from distinct veterans against the real app on loopback, with the
-//! provider simulator `up` and `slow`, on SQLite and on PostgreSQL.
+//! provider simulator `up` and `slow`, on SQLite and on PostgreSQL; then
+//! pgbench on the same PostgreSQL with the same concurrency (one `INSERT`
+//! of one row per transaction), the ceiling of what one commit per intake
+//! could reach, and our share of it.
 //!
-//!     cargo run --release -p itf-bench --bin intake [-- REQUESTS CONCURRENCY]
+//!     bench/intake [REQUESTS CONCURRENCY]
+//!
+//! The last line, for machines:
+//! `intake: postgres requests_per_s=R pgbench_tps=T ratio=X p99_ms=P`
+//! (PostgreSQL, provider up).
 //!
 //! PostgreSQL: ITF_TEST_POSTGRES_URL (default
 //! postgres://postgres@127.0.0.1:5432/postgres); a database is made and
@@ -25,19 +32,96 @@ struct Run {
 
 #[tokio::main]
 async fn main() {
-    let mut args = std::env::args().skip(1);
-    let requests: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
-    let concurrency: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(16);
+    // The app runs in this process: `bench/run`'s `--binary PATH` is not
+    // needed.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let numbers = match args.first().map(String::as_str) {
+        Some("--binary") => args.get(2..).unwrap_or_default(),
+        _ => &args[..],
+    };
+    let number = |i: usize, default: usize| {
+        numbers
+            .get(i)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(default)
+    };
+    let (requests, concurrency) = (number(0, 1000), number(1, 16));
     let data = tempfile::tempdir().expect("a temporary folder");
     println!("intake: {requests} POSTs from distinct veterans, {concurrency} at a time, per run");
     println!("| database | provider | p50 | p95 | p99 | max | requests/s |");
     println!("| --- | --- | --- | --- | --- | --- | --- |");
+    let mut ours = None;
     for backend in ["sqlite", "postgres"] {
         for provider in ["up", "slow"] {
             let run = measure(backend, provider, requests, concurrency, data.path()).await;
             print_row(&run);
+            if (backend, provider) == ("postgres", "up") {
+                ours = Some((run.throughput(), run.at(0.99)));
+            }
         }
     }
+    let (requests_per_s, p99) = ours.expect("the PostgreSQL run");
+    let tps = pgbench(concurrency, data.path()).await;
+    let ratio = requests_per_s / tps;
+    println!();
+    println!("| PostgreSQL, provider up | requests/s or tps |");
+    println!("| --- | --- |");
+    println!("| intake | {requests_per_s:.0} |");
+    println!("| pgbench, one-row INSERT, {concurrency} clients | {tps:.0} |");
+    println!("| intake / pgbench | {:.0}% |", ratio * 100.0);
+    println!(
+        "intake: postgres requests_per_s={requests_per_s:.0} pgbench_tps={tps:.0} ratio={ratio:.3} p99_ms={:.1}",
+        p99.as_secs_f64() * 1000.0
+    );
+}
+
+/// pgbench on the same server, `concurrency` clients for 15 s, each
+/// transaction one `INSERT` of one row into a table with a `bigserial`
+/// key, a text column and a `timestamptz` defaulting to `now()`; its tps.
+async fn pgbench(concurrency: usize, data: &std::path::Path) -> f64 {
+    let (url, drop_db) = database("postgres", data).await;
+    let mut conn = sqlx::PgConnection::connect(&url)
+        .await
+        .expect("the new database answers");
+    sqlx::query(
+        "CREATE TABLE rows (id bigserial PRIMARY KEY, body text NOT NULL, \
+         at timestamptz NOT NULL DEFAULT now())",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("the table is made");
+    drop(conn);
+    let script = data.join("insert.sql");
+    std::fs::write(&script, "INSERT INTO rows (body) VALUES ('intake');\n")
+        .expect("the script is written");
+    let output = tokio::process::Command::new("pgbench")
+        .args([
+            "-n",
+            "-c",
+            &concurrency.to_string(),
+            "-j",
+            "2",
+            "-T",
+            "15",
+            "-f",
+        ])
+        .arg(&script)
+        .arg(&url)
+        .output()
+        .await
+        .expect("pgbench runs (Debian's postgresql-client)");
+    drop_db.await;
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines()
+        .find_map(|line| line.strip_prefix("tps = "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|tps| tps.parse().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "pgbench gave no tps:\n{text}\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
 }
 
 async fn measure(
@@ -178,11 +262,19 @@ fn rand_suffix() -> u128 {
         .unwrap_or_default()
 }
 
+impl Run {
+    fn at(&self, q: f64) -> Duration {
+        let i = ((self.latencies.len() as f64 - 1.0) * q).round() as usize;
+        self.latencies[i]
+    }
+
+    fn throughput(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
 fn print_row(run: &Run) {
-    let at = |q: f64| {
-        let i = ((run.latencies.len() as f64 - 1.0) * q).round() as usize;
-        run.latencies[i]
-    };
+    let at = |q: f64| run.at(q);
     let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
     println!(
         "| {} | {} | {} | {} | {} | {} | {:.0} |",
@@ -192,6 +284,6 @@ fn print_row(run: &Run) {
         ms(at(0.95)),
         ms(at(0.99)),
         ms(*run.latencies.last().expect("at least one request")),
-        run.latencies.len() as f64 / run.elapsed.as_secs_f64()
+        run.throughput()
     );
 }
