@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
+
 /// A free loopback port.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -101,6 +103,22 @@ impl Instance {
         self.child = Some(child);
     }
 
+    /// Starts the instance and waits until it is ready.
+    pub async fn start_ready(&mut self, http: &reqwest::Client) {
+        self.start();
+        wait_ready(
+            http,
+            &format!("{}/readyz", self.base),
+            Duration::from_secs(60),
+        )
+        .await;
+    }
+
+    /// The running process's id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -124,4 +142,49 @@ impl Drop for Instance {
         self.signal(false);
         self.kill();
     }
+}
+
+/// Signs `requests` distinct veterans in at `base` (`load-{first}` on) and
+/// asks for a compensation ITF for each, 16 at a time; returns how many
+/// were queued (answered 202).
+pub async fn queue(base: &str, first: usize, requests: usize) -> usize {
+    futures_util::stream::iter(first..first + requests)
+        .map(|n| async move {
+            let browser = reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("a client");
+            let user = format!("load-{n}");
+            let signed_in = browser
+                .post(format!("{base}/sign-in/mock"))
+                .form(&[("user", user.as_str())])
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_redirection());
+            let queued = browser
+                .post(format!("{base}/v0/intent_to_file/compensation"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == reqwest::StatusCode::ACCEPTED);
+            signed_in && queued
+        })
+        .buffer_unordered(16)
+        .filter(|queued| std::future::ready(*queued))
+        .count()
+        .await
+}
+
+/// A process's resident memory, in MB, from /proc.
+pub fn rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
 }

@@ -16,9 +16,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use itf_bench::cluster::Cluster;
-use itf_bench::fleet::{wait_ready, Instance, Simulator};
+use itf_bench::fleet::{queue, Instance, Simulator};
 use itf_server::budget::worker_share;
 use itf_server::config::BudgetSettings;
 use serde_json::Value;
@@ -77,14 +76,8 @@ async fn main() -> ExitCode {
         .to_vec()
     };
     let mut web = Instance::new(&args.binary, settings("web"));
-    web.start();
-    wait_ready(
-        &http,
-        &format!("{}/readyz", web.base),
-        Duration::from_secs(60),
-    )
-    .await;
-    let queued = queue(&web.base, args.requests).await;
+    web.start_ready(&http).await;
+    let queued = queue(&web.base, 80_001, args.requests).await;
     assert_eq!(queued, args.requests, "every request is queued");
 
     let started = Instant::now();
@@ -186,36 +179,6 @@ fn budget(quota: u32) -> BudgetSettings {
 fn ideal(calls: f64, quota: u32) -> Duration {
     let share = f64::from(worker_share(budget(quota)));
     Duration::from_secs_f64(calls * 60.0 / share)
-}
-
-/// Signs `requests` distinct veterans in at `base` and asks for a
-/// compensation ITF for each, 16 at a time; returns how many were queued.
-async fn queue(base: &str, requests: usize) -> usize {
-    futures_util::stream::iter(1..=requests)
-        .map(|n| async move {
-            let browser = reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("a client");
-            let user = format!("load-{}", 80_000 + n);
-            let signed_in = browser
-                .post(format!("{base}/sign-in/mock"))
-                .form(&[("user", user.as_str())])
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_redirection());
-            let queued = browser
-                .post(format!("{base}/v0/intent_to_file/compensation"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == reqwest::StatusCode::ACCEPTED);
-            signed_in && queued
-        })
-        .buffer_unordered(16)
-        .filter(|queued| std::future::ready(*queued))
-        .count()
-        .await
 }
 
 /// The 429s an instance saw, from its metrics.
