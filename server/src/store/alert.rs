@@ -208,7 +208,7 @@ impl Alert {
             Some((attempts, error)) => format!(
                 "Webhook endpoint {endpoint} has not accepted an event in {attempts} tries \
                  (last: {error}). Events wait and are retried; check the endpoint, and the \
-                 console's Webhooks page for what waits."
+                 console's overview (Webhook events) for what waits."
             ),
             None => format!("Webhook endpoint {endpoint} accepts events again."),
         };
