@@ -124,8 +124,9 @@ impl Webhooks {
             },
         };
         crash_after_sending(&sent, "ITF_FAILPOINT_EXIT_AFTER_EVENT");
-        let given_up = Utc::now() - delivery.created_at
-            >= chrono::Duration::from_std(self.settings.give_up_after).unwrap_or_default();
+        let give_up_after = chrono::Duration::from_std(self.settings.give_up_after)
+            .unwrap_or(chrono::Duration::MAX);
+        let given_up = Utc::now() - delivery.created_at >= give_up_after;
         let [delivered, retry, failed] = WEBHOOK_OUTCOMES;
         let (outcome, record) = match sent {
             Sent::Delivered => {
