@@ -12,6 +12,8 @@
 //! provider says about its quota (`X-RateLimit-Remaining-Minute`, a 429's
 //! `Retry-After`) holds the bucket back. A database that cannot be read
 //! lets calls through: our outage does not keep the provider from callers.
+//! Where no quota was agreed (`LIGHTHOUSE_QUOTA_PER_MINUTE=unlimited`),
+//! nothing is paced and the database is not asked.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,30 +31,43 @@ const THROTTLED_HOLD: Duration = Duration::from_secs(1);
 
 pub struct Budget {
     store: Arc<dyn Store>,
-    worker: BudgetClaim,
-    person: BudgetClaim,
-    /// Calls a person may take at once from an idle bucket.
-    reserved: u32,
+    /// None where the quota is unlimited: every call goes at once, and
+    /// nothing is asked of the database.
+    pace: Option<Pace>,
     /// Waiting workers of this instance ask the database one at a time, in
     /// the order they came.
     queue: tokio::sync::Mutex<()>,
 }
 
+struct Pace {
+    worker: BudgetClaim,
+    person: BudgetClaim,
+    /// Calls a person may take at once from an idle bucket.
+    reserved: u32,
+}
+
 impl Budget {
-    pub fn new(store: Arc<dyn Store>, settings: BudgetSettings) -> Self {
-        let (worker, person, reserved) = claims(settings);
+    pub fn new(store: Arc<dyn Store>, settings: Option<BudgetSettings>) -> Self {
         Self {
             store,
-            worker,
-            person,
-            reserved,
+            pace: settings.map(|settings| {
+                let (worker, person, reserved) = claims(settings);
+                Pace {
+                    worker,
+                    person,
+                    reserved,
+                }
+            }),
             queue: tokio::sync::Mutex::new(()),
         }
     }
 
     /// A call a person is waiting on: now, or not at all.
     pub async fn for_person(&self) -> bool {
-        match self.store.take_budget(self.person).await {
+        let Some(pace) = &self.pace else {
+            return true;
+        };
+        match self.store.take_budget(pace.person).await {
             Ok(BudgetAnswer::Granted) => true,
             Ok(BudgetAnswer::Wait(_)) => {
                 metrics::budget_refused(Caller::Person);
@@ -67,9 +82,12 @@ impl Budget {
 
     /// A call of the worker: waits its turn, for as long as that takes.
     pub async fn for_worker(&self) {
+        let Some(pace) = &self.pace else {
+            return;
+        };
         let _turn = self.queue.lock().await;
         loop {
-            match self.store.take_budget(self.worker).await {
+            match self.store.take_budget(pace.worker).await {
                 Ok(BudgetAnswer::Granted) => return,
                 Ok(BudgetAnswer::Wait(wait)) => {
                     metrics::budget_refused(Caller::Worker);
@@ -87,15 +105,24 @@ impl Budget {
     /// 429 stops the worker for its `Retry-After`; fewer calls remaining
     /// than the reserve trims what people may still take to that many.
     pub async fn correct(&self, limits: RateLimits) {
+        let Some(pace) = &self.pace else {
+            if limits.throttled {
+                tracing::warn!(
+                    "the provider answered 429 although LIGHTHOUSE_QUOTA_PER_MINUTE is \
+                     unlimited; set it to the quota Lighthouse allows our client"
+                );
+            }
+            return;
+        };
         let (ahead, cause) = if limits.throttled {
             // The worker waits it out; the few calls people make meanwhile
             // are answered at once, by a 429 or by the provider.
             let wait = limits.retry_after.unwrap_or(THROTTLED_HOLD);
             (wait, Correction::TooManyRequests)
         } else {
-            match limits.remaining.filter(|left| *left < self.reserved) {
+            match limits.remaining.filter(|left| *left < pace.reserved) {
                 Some(left) => (
-                    self.person.interval * (self.reserved - left),
+                    pace.person.interval * (pace.reserved - left),
                     Correction::Remaining,
                 ),
                 None => return,

@@ -31,7 +31,7 @@ pub use service::ServiceSettings;
 pub use sign_in::{OpenIdClientSettings, OperatorSignIn, SignInSettings, VeteranSignIn};
 pub use site::{Profile, Role, SessionSettings, SiteSettings};
 pub use webhooks::WebhookSettings;
-pub use worker::{WorkerConfig, LEASE_MARGIN};
+pub use worker::{WorkerConfig, LEASE_MARGIN, LEASE_ROOM};
 
 use reader::Reader;
 
@@ -264,6 +264,27 @@ mod tests {
         assert_eq!(config.site.addr, "127.0.0.1:3000".parse().unwrap());
         assert!(config.development_surfaces());
         assert!(!config.site.secure_cookies());
+    }
+
+    #[test]
+    fn the_quota_is_sixty_a_minute_unless_set_and_may_be_unlimited() {
+        let paced = |quota: Option<u32>| {
+            quota.map(|quota_per_minute| BudgetSettings {
+                quota_per_minute,
+                reserved_percent: 10,
+            })
+        };
+        assert_eq!(config(&[]).unwrap().provider.budget, paced(Some(60)));
+        let set = |value| config(&[("LIGHTHOUSE_QUOTA_PER_MINUTE", value)]);
+        assert_eq!(set("600").unwrap().provider.budget, paced(Some(600)));
+        assert_eq!(set("unlimited").unwrap().provider.budget, None);
+        for wrong in ["0", "2", "60001", "Unlimited", "lots"] {
+            let text = set(wrong).unwrap_err().to_string();
+            assert!(
+                text.contains("LIGHTHOUSE_QUOTA_PER_MINUTE") && text.contains("`unlimited`"),
+                "{wrong}: {text}"
+            );
+        }
     }
 
     #[test]

@@ -46,7 +46,9 @@ pub struct ProviderSettings {
     /// for longer.
     pub retry_after_cap: Duration,
     pub circuit: CircuitSettings,
-    pub budget: BudgetSettings,
+    /// The shared budget that paces provider calls; none when
+    /// `LIGHTHOUSE_QUOTA_PER_MINUTE` is `unlimited`.
+    pub budget: Option<BudgetSettings>,
 }
 
 /// The provider's quota, shared by every instance, and the part of it held
@@ -120,25 +122,31 @@ pub fn read(reader: &mut Reader<'_>, production: bool) -> Option<ProviderSetting
     })
 }
 
-fn budget(reader: &mut Reader<'_>) -> BudgetSettings {
-    BudgetSettings {
-        quota_per_minute: reader.parsed(
-            "LIGHTHOUSE_QUOTA_PER_MINUTE",
-            60,
-            "use a whole number from 3 to 60000: the calls a minute Lighthouse allows our client",
-            |text| {
-                text.parse()
-                    .ok()
-                    .filter(|n| (3..=MAX_QUOTA_PER_MINUTE).contains(n))
-            },
-        ),
-        reserved_percent: reader.parsed(
-            "LIGHTHOUSE_QUOTA_RESERVED_PERCENT",
-            10,
-            "use a whole number from 1 to 90",
-            |text| text.parse().ok().filter(|n| (1..=90).contains(n)),
-        ),
-    }
+fn budget(reader: &mut Reader<'_>) -> Option<BudgetSettings> {
+    let quota_per_minute = reader.parsed(
+        "LIGHTHOUSE_QUOTA_PER_MINUTE",
+        Some(60),
+        "use a whole number from 3 to 60000, the calls a minute Lighthouse allows our client, \
+         or `unlimited` where no quota was agreed",
+        |text| match text {
+            "unlimited" => Some(None),
+            _ => text
+                .parse()
+                .ok()
+                .filter(|n| (3..=MAX_QUOTA_PER_MINUTE).contains(n))
+                .map(Some),
+        },
+    );
+    let reserved_percent = reader.parsed(
+        "LIGHTHOUSE_QUOTA_RESERVED_PERCENT",
+        10,
+        "use a whole number from 1 to 90",
+        |text| text.parse().ok().filter(|n| (1..=90).contains(n)),
+    );
+    quota_per_minute.map(|quota_per_minute| BudgetSettings {
+        quota_per_minute,
+        reserved_percent,
+    })
 }
 
 fn provider(reader: &mut Reader<'_>, production: bool) -> Option<Provider> {

@@ -26,7 +26,7 @@ const LIST_LIMIT: u32 = 200;
 
 pub struct StoreConsole {
     pub store: std::sync::Arc<dyn Store>,
-    pub budget: BudgetSettings,
+    pub budget: Option<BudgetSettings>,
     /// How long a request may be pending before it is on the report.
     pub pending_after: Duration,
 }
@@ -163,9 +163,14 @@ impl StoreConsole {
             hours,
             circuit: self.circuit().await?,
             answering: format!("{calls} calls this hour, {transient} of them failed or timed out"),
-            budget: format!(
-                "{} calls a minute across instances; {}% kept for people waiting",
-                self.budget.quota_per_minute, self.budget.reserved_percent
+            budget: self.budget.map_or_else(
+                || "not paced: the quota is unlimited".to_owned(),
+                |budget| {
+                    format!(
+                        "{} calls a minute across instances; {}% kept for people waiting",
+                        budget.quota_per_minute, budget.reserved_percent
+                    )
+                },
             ),
             rollout: self.rollout().await?,
             rollout_changes: self.rollout_changes().await?,

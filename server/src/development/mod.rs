@@ -52,10 +52,11 @@ impl Development {
         // The in-process simulator allows what our client is configured
         // for, as Lighthouse would once the quota is agreed.
         let simulator = if in_process {
-            Some(Arc::new(Simulator::new(
-                &key,
-                config.provider.budget.quota_per_minute,
-            )?))
+            let quota = config
+                .provider
+                .budget
+                .map_or(u32::MAX, |budget| budget.quota_per_minute);
+            Some(Arc::new(Simulator::new(&key, quota)?))
         } else {
             None
         };

@@ -227,7 +227,7 @@ async fn the_providers_quota_answers_hold_the_shared_budget_back() {
         quota_per_minute: 60,
         reserved_percent: 10,
     };
-    let people = ForPeople(Arc::new(Budget::new(store.clone(), settings)));
+    let people = ForPeople(Arc::new(Budget::new(store.clone(), Some(settings))));
     let vet = icn("vet-no-itf");
 
     // A 429 holds the worker for its Retry-After.

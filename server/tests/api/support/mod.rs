@@ -155,13 +155,14 @@ impl TestConfig {
         // Tests drive the provider down and up and expect completion in
         // seconds: the circuit stays out of their way unless a test sets it.
         config.provider.circuit.failures = CIRCUIT_OFF;
-        config.provider.budget.quota_per_minute = QUOTA_OFF;
-        Self(config)
+        Self(config).quota_per_minute(QUOTA_OFF)
     }
 
     /// The provider's quota a minute, shared by the instances on the database.
     pub fn quota_per_minute(mut self, quota: u32) -> Self {
-        self.0.provider.budget.quota_per_minute = quota;
+        if let Some(budget) = self.0.provider.budget.as_mut() {
+            budget.quota_per_minute = quota;
+        }
         self
     }
 
