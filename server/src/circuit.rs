@@ -7,17 +7,31 @@
 //! (`itf_provider_circuit_changes_total`). A database that
 //! cannot be read leaves the circuit as if closed: the provider is not
 //! kept from callers by our own outage.
+//!
+//! Answers are the common case and, on a closed circuit with no failures
+//! counted, change nothing: for `QUIET_FOR` after this instance saw the
+//! circuit so, its answers are not written again. A failure, or a circuit
+//! seen open, ends that at once; so failures another instance counts in
+//! that moment are not reset by this instance's answers, and the circuit
+//! may open a moment sooner than it would have, never later.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use crate::config::CircuitSettings;
 use crate::metrics;
 use crate::provider::Outcome;
 use crate::store::{CircuitState, Store};
 
+/// How long answers go unwritten after the circuit was seen closed with no
+/// failures counted.
+const QUIET_FOR: Duration = Duration::from_millis(250);
+
 pub struct Circuit {
     store: Arc<dyn Store>,
     settings: CircuitSettings,
+    /// Until when answers need not be written (see the module's notes).
+    quiet_until: Mutex<Option<Instant>>,
 }
 
 /// How a look-up may use the provider now.
@@ -44,7 +58,26 @@ pub enum WorkerPass {
 
 impl Circuit {
     pub fn new(store: Arc<dyn Store>, settings: CircuitSettings) -> Self {
-        Self { store, settings }
+        Self {
+            store,
+            settings,
+            quiet_until: Mutex::new(None),
+        }
+    }
+
+    fn quiet(&self) -> bool {
+        let until = *self
+            .quiet_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        until.is_some_and(|until| Instant::now() < until)
+    }
+
+    fn set_quiet(&self, quiet: bool) {
+        *self
+            .quiet_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = quiet.then(|| Instant::now() + QUIET_FOR);
     }
 
     /// Whether the caller may ask the provider: while the circuit is
@@ -53,6 +86,9 @@ impl Circuit {
         match self.store.circuit().await {
             Ok(CircuitState::Closed) | Err(_) => Err(()),
             Ok(_) => {
+                // Whatever answer comes next must be written: it may be
+                // the probe's.
+                self.set_quiet(false);
                 let probe = self
                     .store
                     .take_probe(self.settings.cooldown)
@@ -93,11 +129,17 @@ impl Circuit {
             Outcome::AuthFailure => return,
             _ => false,
         };
-        match self
+        if !transient && self.quiet() {
+            return;
+        }
+        let noted = self
             .store
             .note_provider_answer(transient, self.settings.failures)
-            .await
-        {
+            .await;
+        // After an answer is written the circuit is closed with no failures;
+        // after a failure, or none written, the next answer is written.
+        self.set_quiet(!transient && noted.is_ok());
+        match noted {
             Ok(Some(to)) => {
                 tracing::warn!(state = to.as_str(), "the provider's circuit changed");
                 metrics::circuit_changed(to);

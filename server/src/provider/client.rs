@@ -13,7 +13,7 @@ use crate::metrics;
 
 /// Route templates: what logs name instead of paths, which carry the ICN.
 const GET_ROUTE: &str = "GET /veterans/{icn}/intent-to-file/{type}";
-const POST_ROUTE: &str = "POST /veterans/{icn}/intent-to-file";
+pub const POST_ROUTE: &str = "POST /veterans/{icn}/intent-to-file";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {

@@ -10,7 +10,9 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset};
 use itf_app::domain::ItfType;
 
-pub use client::{retry_after, Call, ClientError, Fence, Fenced, LighthouseClient, RateLimits};
+pub use client::{
+    retry_after, Call, ClientError, Fence, Fenced, LighthouseClient, RateLimits, POST_ROUTE,
+};
 pub use token::TokenError;
 
 use crate::store::{AttemptOutcome, ConfirmedItf};

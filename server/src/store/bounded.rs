@@ -142,15 +142,19 @@ impl Store for Bounded {
             .await
     }
 
-    async fn finish_job(
+    async fn finish_turn(
         &self,
         job_id: &str,
         lease_token: &str,
         now: DateTime<Utc>,
         outcome: &JobOutcome,
+        attempts: &[Attempt],
     ) -> Result<bool, StoreError> {
-        self.within(self.up()?.finish_job(job_id, lease_token, now, outcome))
-            .await
+        self.within(
+            self.up()?
+                .finish_turn(job_id, lease_token, now, outcome, attempts),
+        )
+        .await
     }
 
     async fn record_attempt(&self, attempt: &Attempt) -> Result<(), StoreError> {

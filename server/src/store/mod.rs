@@ -50,6 +50,27 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
 /// How long any one store call may take, connection included; PostgreSQL
 /// also stops a statement after as long.
 pub const CALL_TIME_LIMIT: Duration = Duration::from_secs(2);
+/// A connection is checked (pinged) as it goes back to the pool; one that
+/// sat there longer than this is checked again before it is used, so that
+/// a database restarted meanwhile costs no caller an error. Checking every
+/// connection on every use would add a round trip to each store call.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(10);
+
+/// `options`, with connections checked before use only after they sat idle.
+fn checked_after_idle<DB: sqlx::Database>(
+    options: sqlx::pool::PoolOptions<DB>,
+) -> sqlx::pool::PoolOptions<DB> {
+    options
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= CHECK_AFTER_IDLE {
+                    sqlx::Connection::ping(connection).await?;
+                }
+                Ok(true)
+            })
+        })
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -254,14 +275,29 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
 
     /// Ends the job's turn, only if `lease_token` still holds its lease;
-    /// returns whether it did.
+    /// returns whether it did. The provider calls the turn made are
+    /// recorded in the same transaction, whether or not it still held the
+    /// lease: one write per turn instead of one per call.
+    async fn finish_turn(
+        &self,
+        job_id: &str,
+        lease_token: &str,
+        now: DateTime<Utc>,
+        outcome: &JobOutcome,
+        attempts: &[Attempt],
+    ) -> Result<bool, StoreError>;
+
+    /// Ends a turn that made no provider calls (see `finish_turn`).
     async fn finish_job(
         &self,
         job_id: &str,
         lease_token: &str,
         now: DateTime<Utc>,
         outcome: &JobOutcome,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<bool, StoreError> {
+        self.finish_turn(job_id, lease_token, now, outcome, &[])
+            .await
+    }
 
     async fn record_attempt(&self, attempt: &Attempt) -> Result<(), StoreError>;
 

@@ -16,9 +16,9 @@ use super::alert::{
 };
 use super::audit::{counted, AuditRow, MessageRecordRow, OperatorSessionRow};
 use super::model::{
-    ensure_itf_payload, millis, provider_date, AttemptRow, ClaimedRow, MailboxRow, OutboxRow,
-    ProviderRecordRow, RequestRow, SessionRow, CLAIMED_COLUMNS, JOB_COUNTS_QUERY, OUTBOX_COLUMNS,
-    REQUEST_COLUMNS,
+    ensure_itf_payload, job_total_shard, millis, provider_date, AttemptRow, ClaimedRow, MailboxRow,
+    OutboxRow, ProviderRecordRow, RequestRow, SessionRow, CLAIMED_COLUMNS, JOB_COUNTS_QUERY,
+    OUTBOX_COLUMNS, REQUEST_COLUMNS,
 };
 use super::rollout::{self, RolloutRow};
 use super::sign_in::SignInAttemptRow;
@@ -63,7 +63,7 @@ impl PostgresStore {
         let options = unlimited
             .clone()
             .options([("statement_timeout", limit.as_str())]);
-        let pool = PgPoolOptions::new()
+        let pool = super::checked_after_idle(PgPoolOptions::new())
             .max_connections(20)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options);
@@ -217,6 +217,16 @@ async fn upsert_active(
     Ok(())
 }
 
+/// Our record of the provider from the request `$1`, when `$6`: the ITF
+/// `$2`, created `$3`, expiring `$4`, seen at `$5`.
+const UPSERT_CONFIRMED: &str =
+    "INSERT INTO provider_records (icn, itf_type, provider_itf_id, creation_date,
+         expiration_date, active_seen_at)
+     SELECT icn, itf_type, $2, $3, $4, $5 FROM itf_requests WHERE id = $1 AND $6
+     ON CONFLICT (icn, itf_type) DO UPDATE SET provider_itf_id = EXCLUDED.provider_itf_id,
+         creation_date = EXCLUDED.creation_date, expiration_date = EXCLUDED.expiration_date,
+         active_seen_at = EXCLUDED.active_seen_at";
+
 /// Our record of the provider: the ITF confirmed for `request_id`, when
 /// `itf` is one, for that request's veteran and type; first the lock that
 /// serialises it with intakes for that veteran and type.
@@ -234,23 +244,43 @@ async fn record_confirmed(
     .bind(itf.is_some())
     .execute(&mut **tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO provider_records (icn, itf_type, provider_itf_id, creation_date,
-             expiration_date, active_seen_at)
-         SELECT icn, itf_type, $2, $3, $4, $5 FROM itf_requests WHERE id = $1 AND $6
-         ON CONFLICT (icn, itf_type) DO UPDATE SET provider_itf_id = EXCLUDED.provider_itf_id,
-             creation_date = EXCLUDED.creation_date, expiration_date = EXCLUDED.expiration_date,
-             active_seen_at = EXCLUDED.active_seen_at",
-    )
-    .bind(request_id)
-    .bind(itf.map(|itf| &itf.id))
-    .bind(itf.map(|itf| provider_date(itf.creation_date)))
-    .bind(itf.map(|itf| provider_date(itf.expiration_date)))
-    .bind(seen_at)
-    .bind(itf.is_some())
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query(UPSERT_CONFIRMED)
+        .bind(request_id)
+        .bind(itf.map(|itf| &itf.id))
+        .bind(itf.map(|itf| provider_date(itf.creation_date)))
+        .bind(itf.map(|itf| provider_date(itf.expiration_date)))
+        .bind(seen_at)
+        .bind(itf.is_some())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
+}
+
+/// Records calls to the provider, `$1` to `$7` (see `bind_attempts`).
+const INSERT_ATTEMPTS: &str =
+    "INSERT INTO attempts (request_id, job_id, at, call, outcome, provider_status, latency_ms)
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[],
+         $6::integer[], $7::bigint[])";
+
+/// Binds `attempts` as `$1` to `$7` of a query that holds `INSERT_ATTEMPTS`.
+fn bind_attempts<'q, O>(
+    query: sqlx::query::QueryAs<'q, Postgres, O, sqlx::postgres::PgArguments>,
+    attempts: &[Attempt],
+) -> sqlx::query::QueryAs<'q, Postgres, O, sqlx::postgres::PgArguments> {
+    let column = |value: fn(&Attempt) -> String| attempts.iter().map(value).collect::<Vec<_>>();
+    query
+        .bind(column(|a| a.request_id.clone()))
+        .bind(column(|a| a.job_id.clone()))
+        .bind(attempts.iter().map(|a| a.at).collect::<Vec<_>>())
+        .bind(column(|a| a.call.as_str().to_owned()))
+        .bind(column(|a| a.outcome.as_str().to_owned()))
+        .bind(
+            attempts
+                .iter()
+                .map(|a| a.provider_status.map(i32::from))
+                .collect::<Vec<_>>(),
+        )
+        .bind(attempts.iter().map(Attempt::latency_ms).collect::<Vec<_>>())
 }
 
 /// Owes the veteran a message about the request, once per kind, within
@@ -289,19 +319,37 @@ async fn owe_events(
     .bind(request_id)
     .fetch_one(&mut **tx)
     .await?;
-    for event in source.owed()? {
-        sqlx::query(
-            "INSERT INTO webhook_events (id, event_type, request_id, created_at)
-             VALUES ($1, $2, $3, $4)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(new_event_id())
-        .bind(event.as_str())
-        .bind(request_id)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+    insert_events(tx, request_id, source, now).await
+}
+
+/// Writes the events the request as `source` shows it owes, in one
+/// statement.
+async fn insert_events(
+    tx: &mut Tx<'_>,
+    request_id: &str,
+    source: EventSourceRow<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let (ids, types): (Vec<String>, Vec<&str>) = source
+        .owed()?
+        .into_iter()
+        .map(|event| (new_event_id(), event.as_str()))
+        .unzip();
+    if ids.is_empty() {
+        return Ok(());
     }
+    sqlx::query(
+        "INSERT INTO webhook_events (id, event_type, request_id, created_at)
+         SELECT event.id, event.event_type, $3, $4
+         FROM UNNEST($1::text[], $2::text[]) AS event (id, event_type)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(ids)
+    .bind(types)
+    .bind(request_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -370,8 +418,9 @@ async fn close_active(
     .execute(&mut **tx)
     .await?
     .rows_affected();
-    sqlx::query("UPDATE job_totals SET jobs = jobs + $1 WHERE state = 'done'")
+    sqlx::query("UPDATE job_totals SET jobs = jobs + $1 WHERE state = 'done' AND shard = $2")
         .bind(i64::try_from(ended).unwrap_or(i64::MAX))
+        .bind(job_total_shard(request_id))
         .execute(&mut **tx)
         .await?;
     owe_events(tx, request_id, now).await?;
@@ -793,35 +842,30 @@ impl Store for PostgresStore {
         lease: std::time::Duration,
         limit: u32,
     ) -> Result<Vec<ClaimedJob>, StoreError> {
-        let token = uuid::Uuid::new_v4().to_string();
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE jobs SET state = 'running', attempts = attempts + 1,
-                 taken_over = (state = 'running'), lease_owner = $1, lease_token = $2,
-                 lease_expires_at = now() + make_interval(secs => $3), updated_at = now()
-             WHERE id IN (
-                 SELECT id FROM jobs
-                 WHERE (state = 'queued' AND run_at <= now())
-                    OR (state = 'running' AND lease_expires_at < now())
-                 ORDER BY received_at
-                 LIMIT $4
-                 FOR UPDATE SKIP LOCKED)",
-        )
-        .bind(owner)
-        .bind(&token)
-        .bind(lease.as_secs_f64())
-        .bind(i64::from(limit))
-        .execute(&mut *tx)
-        .await?;
+        // One statement, so one round trip: the claim is what a worker
+        // does most often.
         let claimed = sqlx::query_as::<_, ClaimedRow<DateTime<Utc>>>(&format!(
-            "SELECT {CLAIMED_COLUMNS} FROM jobs JOIN itf_requests r ON r.id = jobs.request_id
-             WHERE jobs.state = 'running' AND jobs.lease_token = $1
+            "WITH jobs AS (
+                 UPDATE jobs SET state = 'running', attempts = attempts + 1,
+                     taken_over = (state = 'running'), lease_owner = $1, lease_token = $2,
+                     lease_expires_at = now() + make_interval(secs => $3), updated_at = now()
+                 WHERE id IN (
+                     SELECT id FROM jobs
+                     WHERE (state = 'queued' AND run_at <= now())
+                        OR (state = 'running' AND lease_expires_at < now())
+                     ORDER BY received_at
+                     LIMIT $4
+                     FOR UPDATE SKIP LOCKED)
+                 RETURNING *)
+             SELECT {CLAIMED_COLUMNS} FROM jobs JOIN itf_requests r ON r.id = jobs.request_id
              ORDER BY r.received_at"
         ))
-        .bind(&token)
-        .fetch_all(&mut *tx)
+        .bind(owner)
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(lease.as_secs_f64())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
         .await?;
-        tx.commit().await?;
         claimed
             .into_iter()
             .map(|row| row.open(&self.keys))
@@ -848,22 +892,37 @@ impl Store for PostgresStore {
     }
 
     #[tracing::instrument(skip_all, fields(job_id = %job_id))]
-    async fn finish_job(
+    async fn finish_turn(
         &self,
         job_id: &str,
         lease_token: &str,
         now: DateTime<Utc>,
         outcome: &JobOutcome,
+        attempts: &[Attempt],
     ) -> Result<bool, StoreError> {
         let update = outcome.update(now);
         let request = &update.request;
         let mut tx = self.pool.begin().await?;
-        let held: Option<(String,)> = sqlx::query_as(
-            "UPDATE jobs SET state = $1, run_at = $2, last_error = COALESCE($3, last_error),
-                 attempts = attempts - CASE WHEN $4 THEN 0 ELSE 1 END,
-                 lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL, updated_at = $5
-             WHERE id = $6 AND lease_token = $7 AND state = 'running'
-             RETURNING request_id",
+        // The turn's calls are recorded whether or not the lease still
+        // holds; the lease is checked, and then, when an ITF is confirmed,
+        // the lock that serialises our record of the provider with intakes
+        // for the veteran and type is taken, as `record_confirmed` does.
+        let held: Option<(String, Option<String>)> = bind_attempts(
+            sqlx::query_as(&format!(
+                "WITH calls AS ({INSERT_ATTEMPTS}),
+                 held AS (
+                     UPDATE jobs SET state = $8, run_at = $9,
+                         last_error = COALESCE($10, last_error),
+                         attempts = attempts - CASE WHEN $11 THEN 0 ELSE 1 END,
+                         lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+                         updated_at = $12
+                     WHERE id = $13 AND lease_token = $14 AND state = 'running'
+                     RETURNING request_id)
+                 SELECT r.id, CASE WHEN $15 THEN pg_advisory_xact_lock(
+                     hashtextextended('itf_request:' || r.icn || ':' || r.itf_type, 0))::text END
+                 FROM held JOIN itf_requests r ON r.id = held.request_id"
+            )),
+            attempts,
         )
         .bind(update.state.as_str())
         .bind(update.run_at)
@@ -872,33 +931,43 @@ impl Store for PostgresStore {
         .bind(now)
         .bind(job_id)
         .bind(lease_token)
+        .bind(request.itf.is_some())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((request_id,)) = held else {
+        let Some((request_id, _)) = held else {
+            tx.commit().await?;
             return Ok(false);
         };
-        record_confirmed(&mut tx, &request_id, request.itf, now).await?;
-        sqlx::query(
-            "UPDATE itf_requests SET state = COALESCE($1, state),
+        let itf = request.itf;
+        let source = sqlx::query_as::<_, EventSourceRow<DateTime<Utc>>>(&format!(
+            "WITH record AS ({UPSERT_CONFIRMED}),
+             total AS (
+                 UPDATE job_totals SET jobs = jobs + 1 WHERE state = 'done' AND $10 = 'done'
+                     AND shard = $11)
+             UPDATE itf_requests SET state = COALESCE($7, state),
                  provider_itf_id = COALESCE($2, provider_itf_id),
                  creation_date = COALESCE($3, creation_date),
                  expiration_date = COALESCE($4, expiration_date),
-                 last_error = CASE WHEN $5 THEN NULL ELSE COALESCE($6, last_error) END,
-                 updated_at = $7
-             WHERE id = $8",
-        )
+                 last_error = CASE WHEN $8 THEN NULL ELSE COALESCE($9, last_error) END,
+                 updated_at = $5
+             WHERE id = $1
+             RETURNING {EVENT_SOURCE_COLUMNS}"
+        ))
+        .bind(&request_id)
+        .bind(itf.map(|itf| &itf.id))
+        .bind(itf.map(|itf| provider_date(itf.creation_date)))
+        .bind(itf.map(|itf| provider_date(itf.expiration_date)))
+        .bind(now)
+        .bind(itf.is_some())
         .bind(request.state.map(RequestState::as_str))
-        .bind(request.itf.map(|itf| &itf.id))
-        .bind(request.itf.map(|itf| provider_date(itf.creation_date)))
-        .bind(request.itf.map(|itf| provider_date(itf.expiration_date)))
         .bind(request.clear_error)
         .bind(request.error)
-        .bind(now)
-        .bind(&request_id)
-        .execute(&mut *tx)
+        .bind(update.state.as_str())
+        .bind(job_total_shard(&request_id))
+        .fetch_one(&mut *tx)
         .await?;
         if request.state.is_some() {
-            owe_events(&mut tx, &request_id, now).await?;
+            insert_events(&mut tx, &request_id, source, now).await?;
         }
         if let Some(kind) = update.message {
             owe_message(&mut tx, kind, &request_id, now).await?;
@@ -906,10 +975,6 @@ impl Store for PostgresStore {
         if update.opens_needs_attention {
             set_alert_in(&mut tx, &Alert::needs_attention(&request_id), true, now).await?;
         }
-        sqlx::query("UPDATE job_totals SET jobs = jobs + 1 WHERE state = 'done' AND $1 = 'done'")
-            .bind(update.state.as_str())
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -919,18 +984,13 @@ impl Store for PostgresStore {
         fields(request_id = %attempt.request_id, job_id = %attempt.job_id)
     )]
     async fn record_attempt(&self, attempt: &Attempt) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO attempts (request_id, job_id, at, call, outcome, provider_status, latency_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        let sql =
+            format!("WITH calls AS ({INSERT_ATTEMPTS} RETURNING 1) SELECT count(*) FROM calls");
+        bind_attempts(
+            sqlx::query_as::<_, (i64,)>(&sql),
+            std::slice::from_ref(attempt),
         )
-        .bind(&attempt.request_id)
-        .bind(&attempt.job_id)
-        .bind(attempt.at)
-        .bind(attempt.call.as_str())
-        .bind(attempt.outcome.as_str())
-        .bind(attempt.provider_status.map(i32::from))
-        .bind(attempt.latency_ms())
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
         Ok(())
     }

@@ -23,9 +23,9 @@ use super::alert::{
 };
 use super::audit::{counted, AuditRow, MessageRecordRow, OperatorSessionRow};
 use super::model::{
-    ensure_itf_payload, millis, provider_date, AttemptRow, ClaimedRow, MailboxRow, OutboxRow,
-    ProviderRecordRow, RequestRow, SessionRow, CLAIMED_COLUMNS, JOB_COUNTS_QUERY, OUTBOX_COLUMNS,
-    REQUEST_COLUMNS,
+    ensure_itf_payload, job_total_shard, millis, provider_date, AttemptRow, ClaimedRow, MailboxRow,
+    OutboxRow, ProviderRecordRow, RequestRow, SessionRow, CLAIMED_COLUMNS, JOB_COUNTS_QUERY,
+    OUTBOX_COLUMNS, REQUEST_COLUMNS,
 };
 use super::rollout::{self, RolloutRow};
 use super::sign_in::SignInAttemptRow;
@@ -107,11 +107,11 @@ impl SqliteStore {
                 std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(e.into()))?;
             }
         }
-        let writer = SqlitePoolOptions::new()
+        let writer = super::checked_after_idle(SqlitePoolOptions::new())
             .max_connections(1)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options.clone());
-        let pool = SqlitePoolOptions::new()
+        let pool = super::checked_after_idle(SqlitePoolOptions::new())
             .max_connections(8)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options);
@@ -287,6 +287,26 @@ async fn upsert_active(
     Ok(())
 }
 
+async fn insert_attempt(
+    executor: impl sqlx::SqliteExecutor<'_>,
+    attempt: &Attempt,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO attempts (request_id, job_id, at, call, outcome, provider_status, latency_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .bind(&attempt.request_id)
+    .bind(&attempt.job_id)
+    .bind(Time(attempt.at))
+    .bind(attempt.call.as_str())
+    .bind(attempt.outcome.as_str())
+    .bind(attempt.provider_status.map(i64::from))
+    .bind(attempt.latency_ms())
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
 /// Owes the veteran a message about the request, once per kind, within
 /// `tx`: only to a veteran who was shown the request as pending.
 async fn owe_message(
@@ -404,8 +424,9 @@ async fn close_active(
     .execute(&mut **tx)
     .await?
     .rows_affected();
-    sqlx::query("UPDATE job_totals SET jobs = jobs + ?1 WHERE state = 'done'")
+    sqlx::query("UPDATE job_totals SET jobs = jobs + ?1 WHERE state = 'done' AND shard = ?2")
         .bind(i64::try_from(ended).unwrap_or(i64::MAX))
+        .bind(job_total_shard(request_id))
         .execute(&mut **tx)
         .await?;
     owe_events(tx, request_id, now).await?;
@@ -883,16 +904,20 @@ impl Store for SqliteStore {
     }
 
     #[tracing::instrument(skip_all, fields(job_id = %job_id))]
-    async fn finish_job(
+    async fn finish_turn(
         &self,
         job_id: &str,
         lease_token: &str,
         now: DateTime<Utc>,
         outcome: &JobOutcome,
+        attempts: &[Attempt],
     ) -> Result<bool, StoreError> {
         let update = outcome.update(now);
         let request = &update.request;
         let mut tx = self.writer.begin().await?;
+        for attempt in attempts {
+            insert_attempt(&mut *tx, attempt).await?;
+        }
         let held: Option<(String,)> = sqlx::query_as(
             "UPDATE jobs SET state = ?1, run_at = ?2, last_error = COALESCE(?3, last_error),
                  attempts = attempts - CASE WHEN ?4 THEN 0 ELSE 1 END,
@@ -910,6 +935,7 @@ impl Store for SqliteStore {
         .fetch_optional(&mut *tx)
         .await?;
         let Some((request_id,)) = held else {
+            tx.commit().await?;
             return Ok(false);
         };
         sqlx::query(
@@ -941,10 +967,14 @@ impl Store for SqliteStore {
         if update.opens_needs_attention {
             set_alert_in(&mut tx, &Alert::needs_attention(&request_id), true, now).await?;
         }
-        sqlx::query("UPDATE job_totals SET jobs = jobs + 1 WHERE state = 'done' AND ?1 = 'done'")
-            .bind(update.state.as_str())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE job_totals SET jobs = jobs + 1 WHERE state = 'done' AND ?1 = 'done'
+                 AND shard = ?2",
+        )
+        .bind(update.state.as_str())
+        .bind(job_total_shard(&request_id))
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -954,20 +984,7 @@ impl Store for SqliteStore {
         fields(request_id = %attempt.request_id, job_id = %attempt.job_id)
     )]
     async fn record_attempt(&self, attempt: &Attempt) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO attempts (request_id, job_id, at, call, outcome, provider_status, latency_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )
-        .bind(&attempt.request_id)
-        .bind(&attempt.job_id)
-        .bind(Time(attempt.at))
-        .bind(attempt.call.as_str())
-        .bind(attempt.outcome.as_str())
-        .bind(attempt.provider_status.map(i64::from))
-        .bind(attempt.latency_ms())
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        insert_attempt(&self.writer, attempt).await
     }
 
     async fn attempts(&self, request_id: &str) -> Result<Vec<Attempt>, StoreError> {

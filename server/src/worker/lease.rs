@@ -1,21 +1,25 @@
-//! A turn's hold on its job. Before each request to the provider the lease
-//! is renewed, by the database's clock, in the statement that checks it is
-//! still ours; the request is sent only if it starts in time to end, with a
-//! margin, before the renewed lease does. So a job taken over after its
-//! lease ran out can meet no request of its old holder still on its way,
-//! and a turn that stalled past its lease sends nothing more. A heartbeat
-//! renews the lease in between. Each request also waits for its call from
-//! the provider budget shared by every instance.
+//! A turn's hold on its job. Each request to the provider is sent only if
+//! it starts in time to end, with a margin, before the lease does, counted
+//! from before the statement that last took or renewed it (by the
+//! database's clock). So a job taken over after its lease ran out can meet
+//! no request of its old holder still on its way, and a turn that stalled
+//! past its lease sends nothing more. Before a creation the lease is always
+//! renewed, in the statement that checks the job is still ours: a job taken
+//! over or closed by an operator meanwhile gets no ITF from this turn. A
+//! look-up, which changes nothing at the provider, goes without a renewal
+//! while the lease taken with the job still leaves room. A heartbeat renews
+//! the lease in between. Each request also waits for its call from the
+//! provider budget shared by every instance.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 
 use crate::budget::Budget;
-use crate::config::LEASE_MARGIN;
-use crate::provider::{Fence, RateLimits};
+use crate::config::{LEASE_MARGIN, LEASE_ROOM};
+use crate::provider::{Fence, RateLimits, POST_ROUTE};
 use crate::store::{ClaimedJob, Store};
 
 pub struct Lease {
@@ -26,16 +30,21 @@ pub struct Lease {
     lease: Duration,
     /// The longest a provider request may take.
     call_timeout: Duration,
+    /// The instant by which a request must start to end inside the lease
+    /// as last taken or renewed.
+    start_by: Mutex<Instant>,
     /// Set while a test stalls the turn, so that the heartbeat stops as a
     /// stopped process's would.
     stalled: AtomicBool,
 }
 
 impl Lease {
+    /// The lease on `job`, taken by a statement sent after `taken`.
     pub fn new(
         store: Arc<dyn Store>,
         budget: Arc<Budget>,
         job: &ClaimedJob,
+        taken: Instant,
         lease: Duration,
         call_timeout: Duration,
     ) -> Arc<Self> {
@@ -46,17 +55,34 @@ impl Lease {
             token: job.lease_token.clone(),
             lease,
             call_timeout,
+            start_by: Mutex::new(taken + room(lease, call_timeout)),
             stalled: AtomicBool::new(false),
         })
     }
 
+    fn start_by(&self) -> Instant {
+        *self
+            .start_by
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     async fn renew(&self) -> bool {
+        // Taken before the renewal: the database's "now" is no earlier.
+        let asked = Instant::now();
         match self
             .store
             .renew_lease(&self.job_id, &self.token, self.lease)
             .await
         {
-            Ok(true) => true,
+            Ok(true) => {
+                let mut start_by = self
+                    .start_by
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                *start_by = (*start_by).max(asked + room(self.lease, self.call_timeout));
+                true
+            }
             Ok(false) => {
                 tracing::warn!("the job's lease is another's now; leaving the job to it");
                 false
@@ -110,22 +136,25 @@ impl Fence for Lease {
     async fn admit(&self, route: &'static str) -> Option<Instant> {
         // The heartbeat keeps the lease while the turn waits for budget.
         self.budget.for_worker().await;
-        // Taken before the renewal: the database's "now" is no earlier.
-        let asked = Instant::now();
-        if !self.renew().await {
+        let look_up_in_time = route != POST_ROUTE && Instant::now() + LEASE_ROOM < self.start_by();
+        if !look_up_in_time && !self.renew().await {
             return None;
         }
         self.failpoint(route).await;
-        let room = self
-            .lease
-            .checked_sub(self.call_timeout + LEASE_MARGIN)
-            .unwrap_or_default();
-        Some(asked + room)
+        Some(self.start_by())
     }
 
     async fn answered(&self, limits: RateLimits) {
         self.budget.correct(limits).await;
     }
+}
+
+/// How long after a lease is taken or renewed a request may still start:
+/// it then ends, at the latest, a margin before the lease does.
+fn room(lease: Duration, call_timeout: Duration) -> Duration {
+    lease
+        .checked_sub(call_timeout + LEASE_MARGIN)
+        .unwrap_or_default()
 }
 
 /// Stops the heartbeat when dropped.

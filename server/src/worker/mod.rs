@@ -6,7 +6,7 @@ mod lease;
 mod recheck;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use tokio::sync::{watch, Notify, Semaphore};
@@ -155,7 +155,7 @@ impl Worker {
                 WorkerPass::Probe => slots.available_permits().min(1),
                 WorkerPass::Defer => 0,
             };
-            let claimed = self.claim(free).await;
+            let (taken, claimed) = self.claim(free).await;
             let idle = claimed.is_empty();
             for job in claimed {
                 let Ok(permit) = slots.clone().acquire_owned().await else {
@@ -163,7 +163,7 @@ impl Worker {
                 };
                 let worker = self.clone();
                 turns.spawn(async move {
-                    let credentials = worker.contained_turn(job).await;
+                    let credentials = worker.contained_turn(job, taken).await;
                     drop(permit);
                     credentials
                 });
@@ -212,10 +212,12 @@ impl Worker {
     }
 
     /// Leases up to `free` due jobs; none when the database cannot be used,
-    /// since the next poll tries again.
-    async fn claim(&self, free: usize) -> Vec<ClaimedJob> {
+    /// since the next poll tries again. With them, an instant before their
+    /// leases were taken.
+    async fn claim(&self, free: usize) -> (Instant, Vec<ClaimedJob>) {
+        let taken = Instant::now();
         if free == 0 {
-            return Vec::new();
+            return (taken, Vec::new());
         }
         let limit = u32::try_from(free).unwrap_or(u32::MAX);
         match self
@@ -223,10 +225,10 @@ impl Worker {
             .claim_jobs(&self.owner, self.settings.lease, limit)
             .await
         {
-            Ok(jobs) => jobs,
+            Ok(jobs) => (taken, jobs),
             Err(error) => {
                 tracing::warn!(%error, "could not claim jobs");
-                Vec::new()
+                (taken, Vec::new())
             }
         }
     }
@@ -234,11 +236,11 @@ impl Worker {
     /// A turn in a task of its own: if it panics, whatever a provider header
     /// or body held, the job is put back to be tried again later, with an
     /// alert, instead of staying leased to a turn that no longer runs.
-    async fn contained_turn(self: Arc<Self>, job: ClaimedJob) -> Credentials {
+    async fn contained_turn(self: Arc<Self>, job: ClaimedJob, taken: Instant) -> Credentials {
         let (job_id, lease_token) = (job.id.clone(), job.lease_token.clone());
         let request_id = job.request.id.clone();
         let worker = self.clone();
-        match tokio::spawn(async move { worker.turn(job).await }).await {
+        match tokio::spawn(async move { worker.turn(job, taken).await }).await {
             Ok(credentials) => credentials,
             Err(failure) => {
                 tracing::error!(
@@ -271,16 +273,18 @@ impl Worker {
         skip_all,
         fields(request_id = %job.request.id, job_id = %job.id, attempt = job.attempts)
     )]
-    async fn turn(&self, job: ClaimedJob) -> Credentials {
+    async fn turn(&self, job: ClaimedJob, taken: Instant) -> Credentials {
         let lease = Lease::new(
             self.store.clone(),
             self.budget.clone(),
             &job,
+            taken,
             self.settings.lease,
             self.settings.call_timeout,
         );
         let _heartbeat = lease.keep_alive(self.settings.heartbeat);
-        match self.calls(&job, lease.as_ref()).await {
+        let mut calls = Calls::default();
+        let (credentials, result) = match self.calls(&job, lease.as_ref(), &mut calls).await {
             Ok(outcome) => {
                 let credentials = Credentials::of(&outcome);
                 let result = match outcome {
@@ -289,53 +293,74 @@ impl Worker {
                     }
                     other => self.after_failure(&job, other),
                 };
-                self.finish(&job, result).await;
-                credentials
+                (credentials, result)
             }
             Err(Fenced) => {
-                // Nothing was sent. If the lease is still ours, hand the job
-                // back at once (the token guards the write); whoever runs it
-                // next asks the provider afresh.
+                // Nothing more was sent. If the lease is still ours, hand
+                // the job back at once (the token guards the write);
+                // whoever runs it next asks the provider afresh.
                 tracing::warn!("the turn stopped before its request; the job is handed back");
                 let release = JobOutcome::Release { run_at: Utc::now() };
-                self.finish(&job, release).await;
-                Credentials::Unknown
+                (Credentials::Unknown, release)
+            }
+        };
+        // A confirmed ITF replaces our record of the provider anyway.
+        if calls.none_active && !matches!(result, JobOutcome::Confirmed(_)) {
+            let request = &job.request;
+            if let Err(error) = self
+                .store
+                .record_none_active(&request.icn, request.itf_type, Utc::now())
+                .await
+            {
+                tracing::warn!(%error, "could not note the provider's 404");
             }
         }
+        self.finish(&job, result, &calls.attempts).await;
+        credentials
     }
 
     /// The calls of a turn: the look for an active ITF (a first attempt
     /// right after a 404 may skip it), then the creation. Returns the last
-    /// call's outcome.
-    async fn calls(&self, job: &ClaimedJob, lease: &Lease) -> Result<Outcome, Fenced> {
+    /// call's outcome; what the calls left to write is in `calls`.
+    async fn calls(
+        &self,
+        job: &ClaimedJob,
+        lease: &Lease,
+        calls: &mut Calls,
+    ) -> Result<Outcome, Fenced> {
         let request = &job.request;
-        let first_attempt = job.attempts == 1 && !job.taken_over;
+        // Only a request whose look-up saw a 404 may skip the GET: the
+        // record of it is read only then.
+        let first_attempt = job.attempts == 1 && !job.taken_over && request.provider_said_none;
         let skip_get = first_attempt && self.none_active_just_seen(job).await;
         if !skip_get {
             let call = self
                 .client
                 .active_itf(&request.icn, request.itf_type, lease)
                 .await?;
-            self.record(job, CallKind::Get, &call).await;
-            self.circuit.note(&call.outcome).await;
-            match call.outcome {
-                Outcome::NoneActive => {
-                    if let Err(error) = self
-                        .store
-                        .record_none_active(&request.icn, request.itf_type, Utc::now())
-                        .await
-                    {
-                        tracing::warn!(%error, "could not note the provider's 404");
-                    }
-                }
-                other => return Ok(other),
+            calls.attempts.push(attempt(job, CallKind::Get, &call));
+            if call.outcome != Outcome::NoneActive {
+                self.circuit.note(&call.outcome).await;
+                return Ok(call.outcome);
             }
+            // The creation's answer, a moment later, counts for both
+            // toward the circuit.
+            calls.none_active = true;
         }
-        let call = self
+        let sent = self
             .client
             .create_itf(&request.icn, request.itf_type, None, lease)
-            .await?;
-        self.record(job, CallKind::Post, &call).await;
+            .await;
+        let call = match sent {
+            Ok(call) => call,
+            Err(Fenced) => {
+                if calls.none_active {
+                    self.circuit.note(&Outcome::NoneActive).await;
+                }
+                return Err(Fenced);
+            }
+        };
+        calls.attempts.push(attempt(job, CallKind::Post, &call));
         self.circuit.note(&call.outcome).await;
         Ok(call.outcome)
     }
@@ -382,26 +407,12 @@ impl Worker {
         }
     }
 
-    async fn record(&self, job: &ClaimedJob, kind: CallKind, call: &Call) {
-        let attempt = Attempt {
-            request_id: job.request.id.clone(),
-            job_id: job.id.clone(),
-            at: Utc::now(),
-            call: kind,
-            outcome: call.outcome.kind(),
-            provider_status: call.status,
-            latency: call.latency,
-        };
-        if let Err(error) = self.store.record_attempt(&attempt).await {
-            tracing::warn!(%error, "could not record an attempt");
-        }
-    }
-
-    /// Writes the turn's result while we still hold the lease.
-    async fn finish(&self, job: &ClaimedJob, outcome: JobOutcome) {
+    /// Writes the turn's result while we still hold the lease, with the
+    /// calls it made.
+    async fn finish(&self, job: &ClaimedJob, outcome: JobOutcome, attempts: &[Attempt]) {
         match self
             .store
-            .finish_job(&job.id, &job.lease_token, Utc::now(), &outcome)
+            .finish_turn(&job.id, &job.lease_token, Utc::now(), &outcome, attempts)
             .await
         {
             Ok(true) => {
@@ -417,6 +428,27 @@ impl Worker {
                 "could not save a job's result; it will be taken up again when its lease runs out"
             ),
         }
+    }
+}
+
+/// What a turn's calls leave to be written with its result.
+#[derive(Default)]
+struct Calls {
+    attempts: Vec<Attempt>,
+    /// The provider said it holds no active ITF for the veteran.
+    none_active: bool,
+}
+
+/// The record of one call of a turn.
+fn attempt(job: &ClaimedJob, kind: CallKind, call: &Call) -> Attempt {
+    Attempt {
+        request_id: job.request.id.clone(),
+        job_id: job.id.clone(),
+        at: Utc::now(),
+        call: kind,
+        outcome: call.outcome.kind(),
+        provider_status: call.status,
+        latency: call.latency,
     }
 }
 
