@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use itf_bench::postgres::Database;
 use itf_server::config::Config;
 use itf_server::Application;
 use sqlx::Connection;
@@ -225,41 +226,16 @@ async fn database(
     String,
     std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
 ) {
-    let name = format!("itf_bench_{}_{}", std::process::id(), rand_suffix());
     if backend == "sqlite" {
-        let url = format!("sqlite://{}/{name}.db", data.display());
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let url = format!("sqlite://{}/intake_{stamp}.db", data.display());
         return (url, Box::pin(async {}));
     }
-    let admin = std::env::var("ITF_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("PostgreSQL answers");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .expect("may create databases");
-    let base = admin
-        .rsplit_once('/')
-        .map_or(admin.as_str(), |(b, _)| b)
-        .to_owned();
-    let url = format!("{base}/{name}");
-    (
-        url,
-        Box::pin(async move {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut conn)
-                .await;
-        }),
-    )
-}
-
-/// Tells apart the databases of runs in one process.
-fn rand_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default()
+    let database = Database::create("intake").await;
+    (database.url.clone(), Box::pin(database.drop_now()))
 }
 
 impl Run {

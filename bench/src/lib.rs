@@ -4,3 +4,4 @@
 #[path = "../../server/tests/api/support/cluster.rs"]
 pub mod cluster;
 pub mod fleet;
+pub mod postgres;
