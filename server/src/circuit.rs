@@ -10,10 +10,11 @@
 //!
 //! Answers are the common case and, on a closed circuit with no failures
 //! counted, change nothing: for `QUIET_FOR` after this instance saw the
-//! circuit so, its answers are not written again. A failure, or a circuit
-//! seen open, ends that at once; so failures another instance counts in
-//! that moment are not reset by this instance's answers, and the circuit
-//! may open a moment sooner than it would have, never later.
+//! circuit so, its answers are not written again and the circuit is taken
+//! to be still closed. A failure, or a circuit seen open, ends that at
+//! once; so failures another instance counts in that moment are not reset
+//! by this instance's answers, and the circuit may open a moment sooner
+//! than it would have, and be seen open by this instance that much later.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -83,6 +84,9 @@ impl Circuit {
     /// Whether the caller may ask the provider: while the circuit is
     /// closed, or as its one probe.
     async fn may_ask(&self) -> Result<bool, ()> {
+        if self.quiet() {
+            return Err(());
+        }
         match self.store.circuit().await {
             Ok(CircuitState::Closed) | Err(_) => Err(()),
             Ok(_) => {

@@ -818,6 +818,61 @@ async fn jobs_are_claimed_oldest_received_first(store: Arc<dyn Store>) {
     assert_eq!(order, ["load-22", "load-23"]);
 }
 
+/// A turn's calls are written with its end, in its transaction; a turn
+/// that lost its lease changes nothing else, but its calls were made and
+/// stay on record.
+async fn a_turns_calls_are_recorded_with_its_end_lease_or_not(store: Arc<dyn Store>) {
+    let vet = veteran("load-17");
+    let (intake, _) = open(store.intake(&new_request(&vet, now())).await.unwrap());
+    let job = store.claim_jobs("a", LEASE, 1).await.unwrap().remove(0);
+    let call = |call, outcome, provider_status| Attempt {
+        request_id: intake.id.clone(),
+        job_id: job.id.clone(),
+        at: now(),
+        call,
+        outcome,
+        provider_status,
+        latency: std::time::Duration::from_millis(7),
+    };
+    let retry = JobOutcome::Retry {
+        run_at: now(),
+        error: "the provider did not answer".to_owned(),
+    };
+    let late = [call(CallKind::Get, AttemptOutcome::Transient, None)];
+    assert!(!store
+        .finish_turn(&job.id, "another-holders-token", now(), &retry, &late)
+        .await
+        .unwrap());
+    assert_eq!(store.attempts(&intake.id).await.unwrap().len(), 1);
+    let request = store.request(&intake.id).await.unwrap().unwrap();
+    assert_eq!(request.state, RequestState::Pending);
+
+    let made = [
+        call(CallKind::Get, AttemptOutcome::NoneActive, Some(404)),
+        call(CallKind::Post, AttemptOutcome::Created, Some(200)),
+    ];
+    let done = JobOutcome::Confirmed(confirmed());
+    assert!(store
+        .finish_turn(&job.id, &job.lease_token, now(), &done, &made)
+        .await
+        .unwrap());
+    let read = store.attempts(&intake.id).await.unwrap();
+    let calls: Vec<_> = read
+        .iter()
+        .map(|a| (a.call, a.outcome, a.provider_status))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            (CallKind::Get, AttemptOutcome::Transient, None),
+            (CallKind::Get, AttemptOutcome::NoneActive, Some(404)),
+            (CallKind::Post, AttemptOutcome::Created, Some(200)),
+        ]
+    );
+    let request = store.request(&intake.id).await.unwrap().unwrap();
+    assert_eq!(request.state, RequestState::Active);
+}
+
 async fn attempts_and_records_read_back(store: Arc<dyn Store>) {
     let vet = veteran("load-15");
     let (intake, _) = open(store.intake(&new_request(&vet, now())).await.unwrap());
@@ -1050,6 +1105,7 @@ crate::support::conformance!(
     a_long_pending_request_owes_one_delay_message,
     a_retried_job_waits_for_its_time,
     a_released_job_does_not_count_as_an_attempt,
+    a_turns_calls_are_recorded_with_its_end_lease_or_not,
     a_refused_request_needs_attention_stays_open_and_alerts,
     jobs_are_claimed_oldest_received_first,
     attempts_and_records_read_back,
