@@ -907,7 +907,7 @@ impl Store for PostgresStore {
         // holds; the lease is checked, and then, when an ITF is confirmed,
         // the lock that serialises our record of the provider with intakes
         // for the veteran and type is taken, as `record_confirmed` does.
-        let held: Option<(String, Option<String>)> = bind_attempts(
+        let held: Option<(String, Option<String>, DateTime<Utc>, Option<String>)> = bind_attempts(
             sqlx::query_as(&format!(
                 "WITH calls AS ({INSERT_ATTEMPTS}),
                  held AS (
@@ -919,7 +919,8 @@ impl Store for PostgresStore {
                      WHERE id = $13 AND lease_token = $14 AND state = 'running'
                      RETURNING request_id)
                  SELECT r.id, CASE WHEN $15 THEN pg_advisory_xact_lock(
-                     hashtextextended('itf_request:' || r.icn || ':' || r.itf_type, 0))::text END
+                     hashtextextended('itf_request:' || r.icn || ':' || r.itf_type, 0))::text END,
+                     r.received_at, r.creation_date
                  FROM held JOIN itf_requests r ON r.id = held.request_id"
             )),
             attempts,
@@ -934,24 +935,49 @@ impl Store for PostgresStore {
         .bind(request.itf.is_some())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((request_id, _)) = held else {
+        let Some((request_id, _, received_at, creation_date)) = held else {
             tx.commit().await?;
             return Ok(false);
         };
         let itf = request.itf;
-        let source = sqlx::query_as::<_, EventSourceRow<DateTime<Utc>>>(&format!(
+        let creation_date = itf
+            .map(|itf| provider_date(itf.creation_date))
+            .or(creation_date);
+        // The events the request owes as this change leaves it, decided
+        // here so that they are written in the one statement below.
+        let owed = match request.state {
+            Some(state) => {
+                EventSourceRow::new(state.as_str(), received_at, creation_date).owed()?
+            }
+            None => Vec::new(),
+        };
+        let (event_ids, event_types): (Vec<String>, Vec<&str>) = owed
+            .into_iter()
+            .map(|event| (new_event_id(), event.as_str()))
+            .unzip();
+        sqlx::query(&format!(
             "WITH record AS ({UPSERT_CONFIRMED}),
              total AS (
                  UPDATE job_totals SET jobs = jobs + 1 WHERE state = 'done' AND $10 = 'done'
-                     AND shard = $11)
+                     AND shard = $11),
+             events AS (
+                 INSERT INTO webhook_events (id, event_type, request_id, created_at)
+                 SELECT event.id, event.event_type, $1, $5
+                 FROM UNNEST($12::text[], $13::text[]) AS event (id, event_type)
+                 ON CONFLICT DO NOTHING),
+             message AS (
+                 INSERT INTO outbox (reference, kind, request_id, state, attempts, run_at,
+                     created_at)
+                 SELECT $14, $15, id, 'pending', 0, now(), $5 FROM itf_requests
+                 WHERE id = $1 AND shown_pending AND $15::text IS NOT NULL
+                 ON CONFLICT (reference) DO NOTHING)
              UPDATE itf_requests SET state = COALESCE($7, state),
                  provider_itf_id = COALESCE($2, provider_itf_id),
                  creation_date = COALESCE($3, creation_date),
                  expiration_date = COALESCE($4, expiration_date),
                  last_error = CASE WHEN $8 THEN NULL ELSE COALESCE($9, last_error) END,
                  updated_at = $5
-             WHERE id = $1
-             RETURNING {EVENT_SOURCE_COLUMNS}"
+             WHERE id = $1"
         ))
         .bind(&request_id)
         .bind(itf.map(|itf| &itf.id))
@@ -964,14 +990,12 @@ impl Store for PostgresStore {
         .bind(request.error)
         .bind(update.state.as_str())
         .bind(job_total_shard(&request_id))
-        .fetch_one(&mut *tx)
+        .bind(event_ids)
+        .bind(event_types)
+        .bind(update.message.map(|kind| kind.reference(&request_id)))
+        .bind(update.message.map(MessageKind::as_str))
+        .execute(&mut *tx)
         .await?;
-        if request.state.is_some() {
-            insert_events(&mut tx, &request_id, source, now).await?;
-        }
-        if let Some(kind) = update.message {
-            owe_message(&mut tx, kind, &request_id, now).await?;
-        }
         if update.opens_needs_attention {
             set_alert_in(&mut tx, &Alert::needs_attention(&request_id), true, now).await?;
         }
