@@ -179,21 +179,7 @@ async fn drain_ours(args: &Args, simulator: &Simulator, data: &Path) -> Drained 
     let started = Instant::now();
     worker.start();
     let pid = worker.pid().expect("the worker runs");
-    let deadline = started + Duration::from_secs(120) + Duration::from_millis(queued as u64 * 20);
-    let mut peak_rss_mb = 0.0_f64;
-    // Open jobs are counted through their partial index, as cheaply as the
-    // peers count theirs.
-    let mut open = queued;
-    while open > 0 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        peak_rss_mb = peak_rss_mb.max(rss_mb(pid).unwrap_or(0.0));
-        let (count,): (i64,) =
-            sqlx::query_as("SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')")
-                .fetch_one(&db)
-                .await
-                .expect("the count");
-        open = usize::try_from(count).unwrap_or(0);
-    }
+    let peak_rss_mb = watch_open_jobs(&db, pid, queued, started).await;
     let seconds = started.elapsed().as_secs_f64();
     let (active,): (i64,) =
         sqlx::query_as("SELECT count(*) FROM itf_requests WHERE state = 'active'")
@@ -211,6 +197,27 @@ async fn drain_ours(args: &Args, simulator: &Simulator, data: &Path) -> Drained 
         peak_rss_mb,
         first: 1,
     }
+}
+
+/// Waits until no job is open, or a deadline that grows with the backlog;
+/// returns the worker's peak resident memory meanwhile.
+async fn watch_open_jobs(db: &sqlx::PgPool, pid: u32, queued: usize, started: Instant) -> f64 {
+    let deadline = started + Duration::from_secs(120) + Duration::from_millis(queued as u64 * 20);
+    let mut peak_rss_mb = 0.0_f64;
+    // Open jobs are counted through their partial index, as cheaply as the
+    // peers count theirs.
+    let mut open = queued;
+    while open > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        peak_rss_mb = peak_rss_mb.max(rss_mb(pid).unwrap_or(0.0));
+        let (count,): (i64,) =
+            sqlx::query_as("SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')")
+                .fetch_one(db)
+                .await
+                .expect("the count");
+        open = usize::try_from(count).unwrap_or(0);
+    }
+    peak_rss_mb
 }
 
 /// Runs one peer's script (bench/peers) on a database of its own, for

@@ -144,17 +144,13 @@ impl Store for Bounded {
 
     async fn finish_turn(
         &self,
-        job_id: &str,
-        lease_token: &str,
+        job: &ClaimedJob,
         now: DateTime<Utc>,
         outcome: &JobOutcome,
         attempts: &[Attempt],
     ) -> Result<bool, StoreError> {
-        self.within(
-            self.up()?
-                .finish_turn(job_id, lease_token, now, outcome, attempts),
-        )
-        .await
+        self.within(self.up()?.finish_turn(job, now, outcome, attempts))
+            .await
     }
 
     async fn record_attempt(&self, attempt: &Attempt) -> Result<(), StoreError> {

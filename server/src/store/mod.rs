@@ -280,8 +280,7 @@ pub trait Store: Send + Sync + 'static {
     /// lease: one write per turn instead of one per call.
     async fn finish_turn(
         &self,
-        job_id: &str,
-        lease_token: &str,
+        job: &ClaimedJob,
         now: DateTime<Utc>,
         outcome: &JobOutcome,
         attempts: &[Attempt],
@@ -290,13 +289,11 @@ pub trait Store: Send + Sync + 'static {
     /// Ends a turn that made no provider calls (see `finish_turn`).
     async fn finish_job(
         &self,
-        job_id: &str,
-        lease_token: &str,
+        job: &ClaimedJob,
         now: DateTime<Utc>,
         outcome: &JobOutcome,
     ) -> Result<bool, StoreError> {
-        self.finish_turn(job_id, lease_token, now, outcome, &[])
-            .await
+        self.finish_turn(job, now, outcome, &[]).await
     }
 
     async fn record_attempt(&self, attempt: &Attempt) -> Result<(), StoreError>;

@@ -23,8 +23,9 @@ use super::model::{
 use super::rollout::{self, RolloutRow};
 use super::sign_in::SignInAttemptRow;
 use super::webhook::{
-    delivery_id, new_event_id, EventSourceRow, WebhookDelivery, WebhookRow, WebhookTrouble,
-    WebhookTroubleRow, EVENT_SOURCE_COLUMNS, WEBHOOK_COLUMNS, WEBHOOK_TROUBLE_COLUMNS,
+    delivery_id, new_event_id, EventSourceRow, EventType, WebhookDelivery, WebhookRow,
+    WebhookTrouble, WebhookTroubleRow, EVENT_SOURCE_COLUMNS, WEBHOOK_COLUMNS,
+    WEBHOOK_TROUBLE_COLUMNS,
 };
 use super::{
     Acting, Alert, AlertAction, AlertChannel, AlertDelivery, Attempt, AttemptOutcome, AuditAction,
@@ -891,116 +892,119 @@ impl Store for PostgresStore {
         Ok(renewed.rows_affected() == 1)
     }
 
-    #[tracing::instrument(skip_all, fields(job_id = %job_id))]
+    #[tracing::instrument(skip_all, fields(job_id = %job.id))]
     async fn finish_turn(
         &self,
-        job_id: &str,
-        lease_token: &str,
+        job: &ClaimedJob,
         now: DateTime<Utc>,
         outcome: &JobOutcome,
         attempts: &[Attempt],
     ) -> Result<bool, StoreError> {
         let update = outcome.update(now);
         let request = &update.request;
-        let mut tx = self.pool.begin().await?;
-        // The turn's calls are recorded whether or not the lease still
-        // holds; the lease is checked, and then, when an ITF is confirmed,
-        // the lock that serialises our record of the provider with intakes
-        // for the veteran and type is taken, as `record_confirmed` does.
-        let held: Option<(String, Option<String>, DateTime<Utc>, Option<String>)> = bind_attempts(
-            sqlx::query_as(&format!(
-                "WITH calls AS ({INSERT_ATTEMPTS}),
-                 held AS (
-                     UPDATE jobs SET state = $8, run_at = $9,
-                         last_error = COALESCE($10, last_error),
-                         attempts = attempts - CASE WHEN $11 THEN 0 ELSE 1 END,
-                         lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
-                         updated_at = $12
-                     WHERE id = $13 AND lease_token = $14 AND state = 'running'
-                     RETURNING request_id)
-                 SELECT r.id, CASE WHEN $15 THEN pg_advisory_xact_lock(
-                     hashtextextended('itf_request:' || r.icn || ':' || r.itf_type, 0))::text END,
-                     r.received_at, r.creation_date
-                 FROM held JOIN itf_requests r ON r.id = held.request_id"
-            )),
-            attempts,
-        )
-        .bind(update.state.as_str())
-        .bind(update.run_at)
-        .bind(update.error)
-        .bind(update.counts_as_attempt)
-        .bind(now)
-        .bind(job_id)
-        .bind(lease_token)
-        .bind(request.itf.is_some())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((request_id, _, received_at, creation_date)) = held else {
-            tx.commit().await?;
-            return Ok(false);
-        };
         let itf = request.itf;
-        let creation_date = itf
-            .map(|itf| provider_date(itf.creation_date))
-            .or(creation_date);
         // The events the request owes as this change leaves it, decided
-        // here so that they are written in the one statement below.
-        let owed = match request.state {
-            Some(state) => {
-                EventSourceRow::new(state.as_str(), received_at, creation_date).owed()?
-            }
-            None => Vec::new(),
-        };
+        // here so that they are written in the one statement below; a
+        // request's `received_at` never changes.
+        let owed = request.state.map_or_else(Vec::new, |state| {
+            EventType::owed(
+                state,
+                job.request.received_at,
+                itf.map(|itf| itf.creation_date),
+            )
+        });
         let (event_ids, event_types): (Vec<String>, Vec<&str>) = owed
             .into_iter()
             .map(|event| (new_event_id(), event.as_str()))
             .unzip();
-        sqlx::query(&format!(
-            "WITH record AS ({UPSERT_CONFIRMED}),
+        // One statement: the turn's calls are recorded whether or not the
+        // lease still holds; every other write hangs on the lease check
+        // (`held`) and on the lock that serialises our record of the
+        // provider with intakes for the veteran and type (`locked`, as
+        // `record_confirmed` takes it), so nothing is written without
+        // both, and nothing is written before the lock is held.
+        let sql = format!(
+            "WITH calls AS ({INSERT_ATTEMPTS}),
+             held AS (
+                 UPDATE jobs SET state = $8, run_at = $9, last_error = COALESCE($10, last_error),
+                     attempts = attempts - CASE WHEN $11 THEN 0 ELSE 1 END,
+                     lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+                     updated_at = $12
+                 WHERE id = $13 AND lease_token = $14 AND state = 'running'
+                 RETURNING request_id),
+             locked AS MATERIALIZED (
+                 SELECT r.id, r.icn, r.itf_type, r.shown_pending,
+                     CASE WHEN $15 THEN pg_advisory_xact_lock(hashtextextended(
+                         'itf_request:' || r.icn || ':' || r.itf_type, 0))::text END AS lock
+                 FROM held JOIN itf_requests r ON r.id = held.request_id),
+             record AS (
+                 INSERT INTO provider_records (icn, itf_type, provider_itf_id, creation_date,
+                     expiration_date, active_seen_at)
+                 SELECT icn, itf_type, $16, $17, $18, $12 FROM locked WHERE $15
+                 ON CONFLICT (icn, itf_type) DO UPDATE SET
+                     provider_itf_id = EXCLUDED.provider_itf_id,
+                     creation_date = EXCLUDED.creation_date,
+                     expiration_date = EXCLUDED.expiration_date,
+                     active_seen_at = EXCLUDED.active_seen_at),
              total AS (
-                 UPDATE job_totals SET jobs = jobs + 1 WHERE state = 'done' AND $10 = 'done'
-                     AND shard = $11),
+                 UPDATE job_totals SET jobs = jobs + 1
+                 WHERE state = 'done' AND $8 = 'done' AND shard = $19
+                     AND EXISTS (SELECT 1 FROM locked)),
              events AS (
                  INSERT INTO webhook_events (id, event_type, request_id, created_at)
-                 SELECT event.id, event.event_type, $1, $5
-                 FROM UNNEST($12::text[], $13::text[]) AS event (id, event_type)
+                 SELECT event.id, event.event_type, locked.id, $12
+                 FROM locked, UNNEST($20::text[], $21::text[]) AS event (id, event_type)
                  ON CONFLICT DO NOTHING),
              message AS (
                  INSERT INTO outbox (reference, kind, request_id, state, attempts, run_at,
                      created_at)
-                 SELECT $14, $15, id, 'pending', 0, now(), $5 FROM itf_requests
-                 WHERE id = $1 AND shown_pending AND $15::text IS NOT NULL
-                 ON CONFLICT (reference) DO NOTHING)
-             UPDATE itf_requests SET state = COALESCE($7, state),
-                 provider_itf_id = COALESCE($2, provider_itf_id),
-                 creation_date = COALESCE($3, creation_date),
-                 expiration_date = COALESCE($4, expiration_date),
-                 last_error = CASE WHEN $8 THEN NULL ELSE COALESCE($9, last_error) END,
-                 updated_at = $5
-             WHERE id = $1"
-        ))
-        .bind(&request_id)
-        .bind(itf.map(|itf| &itf.id))
-        .bind(itf.map(|itf| provider_date(itf.creation_date)))
-        .bind(itf.map(|itf| provider_date(itf.expiration_date)))
-        .bind(now)
-        .bind(itf.is_some())
-        .bind(request.state.map(RequestState::as_str))
-        .bind(request.clear_error)
-        .bind(request.error)
-        .bind(update.state.as_str())
-        .bind(job_total_shard(&request_id))
-        .bind(event_ids)
-        .bind(event_types)
-        .bind(update.message.map(|kind| kind.reference(&request_id)))
-        .bind(update.message.map(MessageKind::as_str))
-        .execute(&mut *tx)
-        .await?;
-        if update.opens_needs_attention {
-            set_alert_in(&mut tx, &Alert::needs_attention(&request_id), true, now).await?;
+                 SELECT $22, $23, locked.id, 'pending', 0, now(), $12 FROM locked
+                 WHERE locked.shown_pending AND $23::text IS NOT NULL
+                 ON CONFLICT (reference) DO NOTHING),
+             request AS (
+                 UPDATE itf_requests SET state = COALESCE($24, itf_requests.state),
+                     provider_itf_id = COALESCE($16, itf_requests.provider_itf_id),
+                     creation_date = COALESCE($17, itf_requests.creation_date),
+                     expiration_date = COALESCE($18, itf_requests.expiration_date),
+                     last_error = CASE WHEN $25 THEN NULL
+                         ELSE COALESCE($26, itf_requests.last_error) END,
+                     updated_at = $12
+                 FROM locked WHERE itf_requests.id = locked.id)
+             SELECT count(lock), count(*) FROM locked"
+        );
+        let query = bind_attempts(sqlx::query_as::<_, (i64, i64)>(&sql), attempts)
+            .bind(update.state.as_str())
+            .bind(update.run_at)
+            .bind(update.error)
+            .bind(update.counts_as_attempt)
+            .bind(now)
+            .bind(&job.id)
+            .bind(&job.lease_token)
+            .bind(itf.is_some())
+            .bind(itf.map(|itf| &itf.id))
+            .bind(itf.map(|itf| provider_date(itf.creation_date)))
+            .bind(itf.map(|itf| provider_date(itf.expiration_date)))
+            .bind(job_total_shard(&job.request.id))
+            .bind(event_ids)
+            .bind(event_types)
+            .bind(update.message.map(|kind| kind.reference(&job.request.id)))
+            .bind(update.message.map(MessageKind::as_str))
+            .bind(request.state.map(RequestState::as_str))
+            .bind(request.clear_error)
+            .bind(request.error);
+        if !update.opens_needs_attention {
+            let (_, held) = query.fetch_one(&self.pool).await?;
+            return Ok(held == 1);
+        }
+        // The alert opens with the change, in one transaction.
+        let mut tx = self.pool.begin().await?;
+        let (_, held) = query.fetch_one(&mut *tx).await?;
+        if held == 1 {
+            let alert = Alert::needs_attention(&job.request.id);
+            set_alert_in(&mut tx, &alert, true, now).await?;
         }
         tx.commit().await?;
-        Ok(true)
+        Ok(held == 1)
     }
 
     #[tracing::instrument(

@@ -903,15 +903,15 @@ impl Store for SqliteStore {
         Ok(renewed.rows_affected() == 1)
     }
 
-    #[tracing::instrument(skip_all, fields(job_id = %job_id))]
+    #[tracing::instrument(skip_all, fields(job_id = %job.id))]
     async fn finish_turn(
         &self,
-        job_id: &str,
-        lease_token: &str,
+        job: &ClaimedJob,
         now: DateTime<Utc>,
         outcome: &JobOutcome,
         attempts: &[Attempt],
     ) -> Result<bool, StoreError> {
+        let (job_id, lease_token) = (&job.id, &job.lease_token);
         let update = outcome.update(now);
         let request = &update.request;
         let mut tx = self.writer.begin().await?;

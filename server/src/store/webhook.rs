@@ -77,16 +77,6 @@ pub struct EventSourceRow<T> {
 pub const EVENT_SOURCE_COLUMNS: &str = "state, received_at, creation_date";
 
 impl<T: Into<DateTime<Utc>>> EventSourceRow<T> {
-    /// The request as a change leaves it: its state, when it was received,
-    /// and its ITF's creation date as stored.
-    pub fn new(state: &str, received_at: T, creation_date: Option<String>) -> Self {
-        Self {
-            state: state.to_owned(),
-            received_at,
-            creation_date,
-        }
-    }
-
     pub fn owed(self) -> Result<Vec<EventType>, StoreError> {
         let created = self
             .creation_date

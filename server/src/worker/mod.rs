@@ -237,12 +237,12 @@ impl Worker {
     /// or body held, the job is put back to be tried again later, with an
     /// alert, instead of staying leased to a turn that no longer runs.
     async fn contained_turn(self: Arc<Self>, job: ClaimedJob, taken: Instant) -> Credentials {
-        let (job_id, lease_token) = (job.id.clone(), job.lease_token.clone());
-        let request_id = job.request.id.clone();
+        let held = job.clone();
         let worker = self.clone();
         match tokio::spawn(async move { worker.turn(job, taken).await }).await {
             Ok(credentials) => credentials,
             Err(failure) => {
+                let (request_id, job_id) = (&held.request.id, &held.id);
                 tracing::error!(
                     alert = true,
                     %request_id,
@@ -254,11 +254,7 @@ impl Worker {
                     run_at: later(self.settings.retry_max_delay),
                     error: "the worker failed while working on this request; retrying".to_owned(),
                 };
-                if let Err(error) = self
-                    .store
-                    .finish_job(&job_id, &lease_token, Utc::now(), &retry)
-                    .await
-                {
+                if let Err(error) = self.store.finish_job(&held, Utc::now(), &retry).await {
                     tracing::error!(%error, %job_id, "could not put the job back; its lease will run out");
                 }
                 Credentials::Unknown
@@ -412,7 +408,7 @@ impl Worker {
     async fn finish(&self, job: &ClaimedJob, outcome: JobOutcome, attempts: &[Attempt]) {
         match self
             .store
-            .finish_turn(&job.id, &job.lease_token, Utc::now(), &outcome, attempts)
+            .finish_turn(job, Utc::now(), &outcome, attempts)
             .await
         {
             Ok(true) => {

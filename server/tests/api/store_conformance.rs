@@ -9,9 +9,10 @@ use itf_app::domain::{ItfType, Veteran};
 use itf_server::session_token::SessionToken;
 use itf_server::store::{
     Alert, AlertAction, AlertChannel, AlertCondition, AlertDelivery, Attempt, AttemptOutcome,
-    BudgetAnswer, BudgetClaim, CallKind, CircuitState, ConfirmedItf, Delivery, Intake, ItfRequest,
-    JobOutcome, ListedAlert, MailboxEntry, MessageKind, NewRequest, OutboxItem, OutboxMessage,
-    Paused, RequestState, Session, SignInAttempt, SignInKind, SignInMethod, Store, StoreError,
+    BudgetAnswer, BudgetClaim, CallKind, CircuitState, ClaimedJob, ConfirmedItf, Delivery, Intake,
+    ItfRequest, JobOutcome, ListedAlert, MailboxEntry, MessageKind, NewRequest, OutboxItem,
+    OutboxMessage, Paused, RequestState, Session, SignInAttempt, SignInKind, SignInMethod, Store,
+    StoreError,
 };
 
 /// Both databases keep microseconds.
@@ -317,10 +318,7 @@ pub(crate) async fn needing_attention(store: &Arc<dyn Store>, user: &str, ago: D
     let refused = JobOutcome::NeedsAttention {
         error: "veteran not found".to_owned(),
     };
-    assert!(store
-        .finish_job(&job.id, &job.lease_token, now(), &refused)
-        .await
-        .unwrap());
+    assert!(store.finish_job(&job, now(), &refused).await.unwrap());
     request.id
 }
 
@@ -405,12 +403,7 @@ async fn a_claimed_job_is_leased_to_one_worker(store: Arc<dyn Store>) {
 
     // The first worker's result no longer counts; the new holder's does.
     let stale = store
-        .finish_job(
-            &job.id,
-            &job.lease_token,
-            later,
-            &JobOutcome::Confirmed(confirmed()),
-        )
+        .finish_job(job, later, &JobOutcome::Confirmed(confirmed()))
         .await
         .unwrap();
     assert!(!stale);
@@ -419,12 +412,7 @@ async fn a_claimed_job_is_leased_to_one_worker(store: Arc<dyn Store>) {
         RequestState::Pending
     );
     let held = store
-        .finish_job(
-            &taken[0].id,
-            &taken[0].lease_token,
-            later,
-            &JobOutcome::Confirmed(confirmed()),
-        )
+        .finish_job(&taken[0], later, &JobOutcome::Confirmed(confirmed()))
         .await
         .unwrap();
     assert!(held);
@@ -460,10 +448,7 @@ async fn a_lease_is_renewed_only_by_its_holder(store: Arc<dyn Store>) {
     tokio::time::sleep(SHORT_LEASE + std::time::Duration::from_millis(300)).await;
     assert!(store.claim_jobs("b", LEASE, 1).await.unwrap().is_empty());
     let done = JobOutcome::Confirmed(confirmed());
-    assert!(store
-        .finish_job(&job.id, &job.lease_token, now(), &done)
-        .await
-        .unwrap());
+    assert!(store.finish_job(&job, now(), &done).await.unwrap());
     assert!(!store
         .renew_lease(&job.id, &job.lease_token, LEASE)
         .await
@@ -530,10 +515,7 @@ async fn the_circuit_opens_lets_one_probe_through_and_closes(store: Arc<dyn Stor
         run_at: now() + Duration::hours(1),
         error: "provider down".to_owned(),
     };
-    assert!(store
-        .finish_job(&job.id, &job.lease_token, now(), &later)
-        .await
-        .unwrap());
+    assert!(store.finish_job(&job, now(), &later).await.unwrap());
     let closed = store.note_provider_answer(false, 3).await.unwrap();
     assert_eq!(closed, Some(CircuitState::Closed));
     assert_eq!(store.circuit_open_since().await.unwrap(), None);
@@ -609,10 +591,7 @@ async fn a_confirmation_owes_one_message_delivered_at_least_once(store: Arc<dyn 
     let job = store.claim_jobs("a", LEASE, 1).await.unwrap().remove(0);
     assert!(messages(&store, LEASE).await.is_empty());
     let done = JobOutcome::Confirmed(confirmed());
-    assert!(store
-        .finish_job(&job.id, &job.lease_token, now(), &done)
-        .await
-        .unwrap());
+    assert!(store.finish_job(&job, now(), &done).await.unwrap());
     // Owed in the same transaction as the confirmation, once.
     let claimed = messages(&store, SHORT_LEASE).await;
     assert_eq!(claimed.len(), 1);
@@ -675,10 +654,7 @@ async fn a_refusal_owes_a_message_and_a_request_never_shown_pending_none(store: 
     store.intake(&unseen).await.unwrap();
     let job = store.claim_jobs("a", LEASE, 1).await.unwrap().remove(0);
     let done = JobOutcome::Confirmed(confirmed());
-    assert!(store
-        .finish_job(&job.id, &job.lease_token, now(), &done)
-        .await
-        .unwrap());
+    assert!(store.finish_job(&job, now(), &done).await.unwrap());
     assert!(
         messages(&store, LEASE).await.is_empty(),
         "a veteran never shown the request as pending is sent nothing"
@@ -733,10 +709,7 @@ async fn a_retried_job_waits_for_its_time(store: Arc<dyn Store>) {
         run_at,
         error: "provider down".to_owned(),
     };
-    assert!(store
-        .finish_job(&job.id, &job.lease_token, now(), &retry)
-        .await
-        .unwrap());
+    assert!(store.finish_job(&job, now(), &retry).await.unwrap());
     assert!(store.claim_jobs("a", LEASE, 1).await.unwrap().is_empty());
     tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
     let again = store.claim_jobs("a", LEASE, 1).await.unwrap();
@@ -754,10 +727,7 @@ async fn a_released_job_does_not_count_as_an_attempt(store: Arc<dyn Store>) {
     store.intake(&new_request(&vet, now())).await.unwrap();
     let job = store.claim_jobs("a", LEASE, 1).await.unwrap().remove(0);
     let release = JobOutcome::Release { run_at: now() };
-    assert!(store
-        .finish_job(&job.id, &job.lease_token, now(), &release)
-        .await
-        .unwrap());
+    assert!(store.finish_job(&job, now(), &release).await.unwrap());
     let again = store.claim_jobs("a", LEASE, 1).await.unwrap();
     assert_eq!(again[0].attempts, 1);
     assert_eq!(again[0].request.state, RequestState::Pending);
@@ -770,10 +740,7 @@ async fn a_refused_request_needs_attention_stays_open_and_alerts(store: Arc<dyn 
     let refused = JobOutcome::NeedsAttention {
         error: "Resource not found: Veteran ID not found".to_owned(),
     };
-    assert!(store
-        .finish_job(&job.id, &job.lease_token, now(), &refused)
-        .await
-        .unwrap());
+    assert!(store.finish_job(&job, now(), &refused).await.unwrap());
     let request = store.request(&intake.id).await.unwrap().unwrap();
     assert_eq!(request.state, RequestState::NeedsAttention);
     assert!(store.claim_jobs("a", LEASE, 1).await.unwrap().is_empty());
@@ -839,8 +806,12 @@ async fn a_turns_calls_are_recorded_with_its_end_lease_or_not(store: Arc<dyn Sto
         error: "the provider did not answer".to_owned(),
     };
     let late = [call(CallKind::Get, AttemptOutcome::Transient, None)];
+    let stale = ClaimedJob {
+        lease_token: "another-holders-token".to_owned(),
+        ..job.clone()
+    };
     assert!(!store
-        .finish_turn(&job.id, "another-holders-token", now(), &retry, &late)
+        .finish_turn(&stale, now(), &retry, &late)
         .await
         .unwrap());
     assert_eq!(store.attempts(&intake.id).await.unwrap().len(), 1);
@@ -852,10 +823,7 @@ async fn a_turns_calls_are_recorded_with_its_end_lease_or_not(store: Arc<dyn Sto
         call(CallKind::Post, AttemptOutcome::Created, Some(200)),
     ];
     let done = JobOutcome::Confirmed(confirmed());
-    assert!(store
-        .finish_turn(&job.id, &job.lease_token, now(), &done, &made)
-        .await
-        .unwrap());
+    assert!(store.finish_turn(&job, now(), &done, &made).await.unwrap());
     let read = store.attempts(&intake.id).await.unwrap();
     let calls: Vec<_> = read
         .iter()
@@ -1029,10 +997,7 @@ async fn an_undeliverable_message_opens_an_alert(store: Arc<dyn Store>) {
         store.intake(&new_request(vet, now())).await.unwrap();
         let job = store.claim_jobs("a", LEASE, 1).await.unwrap().remove(0);
         let done = JobOutcome::Confirmed(confirmed());
-        assert!(store
-            .finish_job(&job.id, &job.lease_token, now(), &done)
-            .await
-            .unwrap());
+        assert!(store.finish_job(&job, now(), &done).await.unwrap());
         references.push(messages(&store, LEASE).await.remove(0));
     }
     // Refused for good by the channel.

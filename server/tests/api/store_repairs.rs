@@ -176,12 +176,7 @@ async fn reports_find_requests_by_state_date_and_veteran(store: Arc<dyn Store>) 
         ..confirmed()
     };
     assert!(store
-        .finish_job(
-            &job.id,
-            &job.lease_token,
-            now(),
-            &JobOutcome::Confirmed(late)
-        )
+        .finish_job(&job, now(), &JobOutcome::Confirmed(late))
         .await
         .unwrap());
 

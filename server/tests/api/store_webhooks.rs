@@ -42,10 +42,7 @@ async fn confirm(store: &Arc<dyn Store>, user: &str, received: chrono::DateTime<
         "a pending request owes none"
     );
     let done = JobOutcome::Confirmed(confirmed());
-    assert!(store
-        .finish_job(&job.id, &job.lease_token, now(), &done)
-        .await
-        .unwrap());
+    assert!(store.finish_job(&job, now(), &done).await.unwrap());
     request.id
 }
 
