@@ -192,6 +192,16 @@ async fn insert_queued(
     Ok(row)
 }
 
+/// Writes our record of the provider's active ITF for a veteran and type:
+/// followed by the rows (`VALUES` or `SELECT`) and then by
+/// `ON_CONFLICT_ACTIVE`.
+const INSERT_ACTIVE: &str = "INSERT INTO provider_records (icn, itf_type, provider_itf_id,
+     creation_date, expiration_date, active_seen_at)";
+/// An active ITF replaces whatever our record of the provider said.
+const ON_CONFLICT_ACTIVE: &str = "ON CONFLICT (icn, itf_type) DO UPDATE SET
+     provider_itf_id = EXCLUDED.provider_itf_id, creation_date = EXCLUDED.creation_date,
+     expiration_date = EXCLUDED.expiration_date, active_seen_at = EXCLUDED.active_seen_at";
+
 async fn upsert_active(
     tx: &mut Tx<'_>,
     icn: &str,
@@ -199,14 +209,9 @@ async fn upsert_active(
     itf: &ConfirmedItf,
     seen_at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO provider_records (icn, itf_type, provider_itf_id, creation_date,
-             expiration_date, active_seen_at)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (icn, itf_type) DO UPDATE SET provider_itf_id = EXCLUDED.provider_itf_id,
-             creation_date = EXCLUDED.creation_date, expiration_date = EXCLUDED.expiration_date,
-             active_seen_at = EXCLUDED.active_seen_at",
-    )
+    sqlx::query(&format!(
+        "{INSERT_ACTIVE} VALUES ($1, $2, $3, $4, $5, $6) {ON_CONFLICT_ACTIVE}"
+    ))
     .bind(icn)
     .bind(itf_type)
     .bind(&itf.id)
@@ -217,16 +222,6 @@ async fn upsert_active(
     .await?;
     Ok(())
 }
-
-/// Our record of the provider from the request `$1`, when `$6`: the ITF
-/// `$2`, created `$3`, expiring `$4`, seen at `$5`.
-const UPSERT_CONFIRMED: &str =
-    "INSERT INTO provider_records (icn, itf_type, provider_itf_id, creation_date,
-         expiration_date, active_seen_at)
-     SELECT icn, itf_type, $2, $3, $4, $5 FROM itf_requests WHERE id = $1 AND $6
-     ON CONFLICT (icn, itf_type) DO UPDATE SET provider_itf_id = EXCLUDED.provider_itf_id,
-         creation_date = EXCLUDED.creation_date, expiration_date = EXCLUDED.expiration_date,
-         active_seen_at = EXCLUDED.active_seen_at";
 
 /// Our record of the provider: the ITF confirmed for `request_id`, when
 /// `itf` is one, for that request's veteran and type; first the lock that
@@ -245,15 +240,18 @@ async fn record_confirmed(
     .bind(itf.is_some())
     .execute(&mut **tx)
     .await?;
-    sqlx::query(UPSERT_CONFIRMED)
-        .bind(request_id)
-        .bind(itf.map(|itf| &itf.id))
-        .bind(itf.map(|itf| provider_date(itf.creation_date)))
-        .bind(itf.map(|itf| provider_date(itf.expiration_date)))
-        .bind(seen_at)
-        .bind(itf.is_some())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(&format!(
+        "{INSERT_ACTIVE} SELECT icn, itf_type, $2, $3, $4, $5 FROM itf_requests
+         WHERE id = $1 AND $6 {ON_CONFLICT_ACTIVE}"
+    ))
+    .bind(request_id)
+    .bind(itf.map(|itf| &itf.id))
+    .bind(itf.map(|itf| provider_date(itf.creation_date)))
+    .bind(itf.map(|itf| provider_date(itf.expiration_date)))
+    .bind(seen_at)
+    .bind(itf.is_some())
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -320,17 +318,6 @@ async fn owe_events(
     .bind(request_id)
     .fetch_one(&mut **tx)
     .await?;
-    insert_events(tx, request_id, source, now).await
-}
-
-/// Writes the events the request as `source` shows it owes, in one
-/// statement.
-async fn insert_events(
-    tx: &mut Tx<'_>,
-    request_id: &str,
-    source: EventSourceRow<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
     let (ids, types): (Vec<String>, Vec<&str>) = source
         .owed()?
         .into_iter()
@@ -938,14 +925,9 @@ impl Store for PostgresStore {
                          'itf_request:' || r.icn || ':' || r.itf_type, 0))::text END AS lock
                  FROM held JOIN itf_requests r ON r.id = held.request_id),
              record AS (
-                 INSERT INTO provider_records (icn, itf_type, provider_itf_id, creation_date,
-                     expiration_date, active_seen_at)
+                 {INSERT_ACTIVE}
                  SELECT icn, itf_type, $16, $17, $18, $12 FROM locked WHERE $15
-                 ON CONFLICT (icn, itf_type) DO UPDATE SET
-                     provider_itf_id = EXCLUDED.provider_itf_id,
-                     creation_date = EXCLUDED.creation_date,
-                     expiration_date = EXCLUDED.expiration_date,
-                     active_seen_at = EXCLUDED.active_seen_at),
+                 {ON_CONFLICT_ACTIVE}),
              total AS (
                  UPDATE job_totals SET jobs = jobs + 1
                  WHERE state = 'done' AND $8 = 'done' AND shard = $19

@@ -120,7 +120,7 @@ impl Lease {
             .ok()
             .and_then(|ms| ms.parse().ok())
             .map(Duration::from_millis);
-        if let Some(stall) = stall.filter(|_| route.starts_with("POST")) {
+        if let Some(stall) = stall.filter(|_| route == POST_ROUTE) {
             self.stalled.store(true, Ordering::Release);
             tokio::time::sleep(stall).await;
             self.stalled.store(false, Ordering::Release);

@@ -327,8 +327,8 @@ impl Worker {
         let request = &job.request;
         // Only a request whose look-up saw a 404 may skip the GET: the
         // record of it is read only then.
-        let first_attempt = job.attempts == 1 && !job.taken_over && request.provider_said_none;
-        let skip_get = first_attempt && self.none_active_just_seen(job).await;
+        let may_skip_get = job.attempts == 1 && !job.taken_over && request.provider_said_none;
+        let skip_get = may_skip_get && self.none_active_just_seen(job).await;
         if !skip_get {
             let call = self
                 .client
