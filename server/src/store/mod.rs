@@ -5,6 +5,7 @@
 mod alert;
 mod audit;
 mod bounded;
+mod grouped;
 mod model;
 mod postgres;
 mod rollout;

@@ -15,6 +15,7 @@ use super::alert::{
     ListedAlertRow, ALERT_COLUMNS,
 };
 use super::audit::{counted, AuditRow, MessageRecordRow, OperatorSessionRow};
+use super::grouped::Grouped;
 use super::model::{
     ensure_itf_payload, job_total_shard, millis, provider_date, AttemptRow, ClaimedRow, MailboxRow,
     OutboxRow, ProviderRecordRow, RequestRow, SessionRow, CLAIMED_COLUMNS, JOB_COUNTS_QUERY,
@@ -53,7 +54,15 @@ pub struct PostgresStore {
     unlimited: PgConnectOptions,
     /// Seal ICNs and names, and make their blind index.
     keys: Arc<Keys>,
+    /// The ends of turns that finish together, written by one statement.
+    ended_turns: Arc<Grouped<EndedTurn, bool>>,
+    /// Lease renewals asked for together, made by one statement.
+    renewals: Arc<Grouped<Renewal, bool>>,
 }
+
+/// The most writes one grouped statement makes: more than a worker's
+/// turns at a time, so that a busy worker's ends all go together.
+const GROUP_MOST: usize = 64;
 
 impl PostgresStore {
     pub fn open(url: &str, keys: Arc<Keys>) -> Result<Self, StoreError> {
@@ -68,7 +77,17 @@ impl PostgresStore {
             .max_connections(20)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_lazy_with(options);
+        let ended = pool.clone();
+        let renewing = pool.clone();
         Ok(Self {
+            ended_turns: Arc::new(Grouped::new(GROUP_MOST, move |turns: Arc<[EndedTurn]>| {
+                let pool = ended.clone();
+                async move { end_turns(&pool, &turns).await }
+            })),
+            renewals: Arc::new(Grouped::new(GROUP_MOST, move |renewals: Arc<[Renewal]>| {
+                let pool = renewing.clone();
+                async move { renew_leases(&pool, &renewals).await }
+            })),
             pool,
             unlimited,
             keys,
@@ -280,6 +299,253 @@ fn bind_attempts<'q, O>(
                 .collect::<Vec<_>>(),
         )
         .bind(attempts.iter().map(Attempt::latency_ms).collect::<Vec<_>>())
+}
+
+/// A lease to renew: `renew_lease`'s arguments.
+#[derive(Clone)]
+struct Renewal {
+    job_id: String,
+    lease_token: String,
+    lease_secs: f64,
+}
+
+/// Renews the leases that are still held, by one statement; for each,
+/// whether it was.
+async fn renew_leases(pool: &PgPool, renewals: &[Renewal]) -> Result<Vec<bool>, StoreError> {
+    // In the order of the job ids, as `end_turns` takes them, so that two
+    // statements never wait on each other's rows.
+    let mut order: Vec<&Renewal> = renewals.iter().collect();
+    order.sort_by(|a, b| a.job_id.cmp(&b.job_id));
+    let renewed: Vec<(String,)> = sqlx::query_as(
+        "UPDATE jobs SET lease_expires_at = clock_timestamp() + make_interval(secs => r.secs)
+         FROM UNNEST($1::text[], $2::text[], $3::float8[]) AS r (id, token, secs)
+         WHERE jobs.id = r.id AND jobs.lease_token = r.token AND jobs.state = 'running'
+         RETURNING jobs.id",
+    )
+    .bind(order.iter().map(|r| r.job_id.as_str()).collect::<Vec<_>>())
+    .bind(
+        order
+            .iter()
+            .map(|r| r.lease_token.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(order.iter().map(|r| r.lease_secs).collect::<Vec<_>>())
+    .fetch_all(pool)
+    .await?;
+    Ok(renewals
+        .iter()
+        .map(|r| renewed.iter().any(|(id,)| *id == r.job_id))
+        .collect())
+}
+
+/// The end of a turn: `finish_turn`'s arguments.
+#[derive(Clone)]
+struct EndedTurn {
+    job: ClaimedJob,
+    now: DateTime<Utc>,
+    outcome: JobOutcome,
+    attempts: Vec<Attempt>,
+}
+
+/// `end_turns`' statement. Each turn's calls are recorded whether or not it
+/// still held its lease; every other write hangs on the lease check
+/// (`held`) and on the lock that serialises our record of the provider
+/// with intakes for the veteran and type (`locked`, as `record_confirmed`
+/// takes it), so nothing is written without both, and nothing is written
+/// before the lock is held.
+static END_TURNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH calls AS ({INSERT_ATTEMPTS}),
+         turns AS (
+             SELECT * FROM UNNEST($8::text[], $9::text[], $10::text[], $11::timestamptz[],
+                 $12::text[], $13::boolean[], $14::timestamptz[], $15::boolean[], $16::text[],
+                 $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::boolean[],
+                 $23::text[])
+             AS t (job_id, lease_token, job_state, run_at, error, counts_as_attempt, at,
+                 confirmed, itf_id, creation_date, expiration_date, message_ref, message_kind,
+                 request_state, clear_error, request_error)),
+         held AS (
+             UPDATE jobs SET state = t.job_state, run_at = t.run_at,
+                 last_error = COALESCE(t.error, jobs.last_error),
+                 attempts = jobs.attempts - CASE WHEN t.counts_as_attempt THEN 0 ELSE 1 END,
+                 lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+                 updated_at = t.at
+             FROM turns t
+             WHERE jobs.id = t.job_id AND jobs.lease_token = t.lease_token
+                 AND jobs.state = 'running'
+             RETURNING jobs.id AS held_job, jobs.request_id),
+         locked AS MATERIALIZED (
+             SELECT t.*, r.id, r.icn, r.itf_type, r.shown_pending,
+                 CASE WHEN t.confirmed THEN pg_advisory_xact_lock(hashtextextended(
+                     'itf_request:' || r.icn || ':' || r.itf_type, 0))::text END AS lock
+             FROM held
+             JOIN turns t ON t.job_id = held.held_job
+             JOIN itf_requests r ON r.id = held.request_id
+             ORDER BY t.job_id),
+         record AS (
+             {INSERT_ACTIVE}
+             SELECT icn, itf_type, itf_id, creation_date, expiration_date, at
+             FROM locked WHERE confirmed
+             {ON_CONFLICT_ACTIVE}),
+         total AS (
+             UPDATE job_totals SET jobs = jobs + done.count
+             FROM (SELECT count(*) AS count FROM locked WHERE job_state = 'done') done
+             WHERE job_totals.state = 'done' AND job_totals.shard = $24 AND done.count > 0),
+         events AS (
+             INSERT INTO webhook_events (id, event_type, request_id, created_at)
+             SELECT event.id, event.event_type, locked.id, locked.at
+             FROM locked
+             JOIN UNNEST($25::text[], $26::text[], $27::text[]) AS event (id, event_type, job_id)
+                 ON event.job_id = locked.job_id
+             ON CONFLICT DO NOTHING),
+         message AS (
+             INSERT INTO outbox (reference, kind, request_id, state, attempts, run_at,
+                 created_at)
+             SELECT message_ref, message_kind, id, 'pending', 0, now(), at FROM locked
+             WHERE shown_pending AND message_kind IS NOT NULL
+             ON CONFLICT (reference) DO NOTHING),
+         request AS (
+             UPDATE itf_requests SET state = COALESCE(locked.request_state, itf_requests.state),
+                 provider_itf_id = COALESCE(locked.itf_id, itf_requests.provider_itf_id),
+                 creation_date = COALESCE(locked.creation_date, itf_requests.creation_date),
+                 expiration_date = COALESCE(locked.expiration_date,
+                     itf_requests.expiration_date),
+                 last_error = CASE WHEN locked.clear_error THEN NULL
+                     ELSE COALESCE(locked.request_error, itf_requests.last_error) END,
+                 updated_at = locked.at
+             FROM locked WHERE itf_requests.id = locked.id)
+         SELECT job_id, lock FROM locked"
+    )
+});
+
+/// Ends turns by one statement (`END_TURNS`); for each, whether it still
+/// held its lease.
+async fn end_turns<'e, E>(executor: E, turns: &[EndedTurn]) -> Result<Vec<bool>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Postgres>,
+{
+    // Rows and locks are taken in the order of the job ids, as
+    // `renew_leases` takes them.
+    let mut order: Vec<&EndedTurn> = turns.iter().collect();
+    order.sort_by(|a, b| a.job.id.cmp(&b.job.id));
+    let mut columns = EndColumns::default();
+    let mut attempts = Vec::new();
+    for turn in &order {
+        columns.push(turn);
+        attempts.extend_from_slice(&turn.attempts);
+    }
+    // One shard for the whole statement: its total changes by one update.
+    let shard = order
+        .first()
+        .map_or(0, |turn| job_total_shard(&turn.job.request.id));
+    let held: Vec<(String, Option<String>)> = columns
+        .bind(
+            bind_attempts(sqlx::query_as(END_TURNS.as_str()), &attempts),
+            shard,
+        )
+        .fetch_all(executor)
+        .await?;
+    Ok(turns
+        .iter()
+        .map(|turn| held.iter().any(|(job_id, _)| *job_id == turn.job.id))
+        .collect())
+}
+
+/// `end_turns`' values, a column per field, a row per turn; events a row
+/// each.
+#[derive(Default)]
+struct EndColumns {
+    job_id: Vec<String>,
+    lease_token: Vec<String>,
+    job_state: Vec<&'static str>,
+    run_at: Vec<DateTime<Utc>>,
+    error: Vec<Option<String>>,
+    counts_as_attempt: Vec<bool>,
+    at: Vec<DateTime<Utc>>,
+    confirmed: Vec<bool>,
+    itf_id: Vec<Option<String>>,
+    creation_date: Vec<Option<String>>,
+    expiration_date: Vec<Option<String>>,
+    message_ref: Vec<Option<String>>,
+    message_kind: Vec<Option<&'static str>>,
+    request_state: Vec<Option<&'static str>>,
+    clear_error: Vec<bool>,
+    request_error: Vec<Option<String>>,
+    event_id: Vec<String>,
+    event_type: Vec<&'static str>,
+    event_job: Vec<String>,
+}
+
+impl EndColumns {
+    fn push(&mut self, turn: &EndedTurn) {
+        let (job, now) = (&turn.job, turn.now);
+        let update = turn.outcome.update(now);
+        let request = &update.request;
+        let itf = request.itf;
+        // A request's `received_at` never changes, so the events it owes as
+        // this change leaves it are known here.
+        if let Some(state) = request.state {
+            for event in EventType::owed(
+                state,
+                job.request.received_at,
+                itf.map(|itf| itf.creation_date),
+            ) {
+                self.event_id.push(new_event_id());
+                self.event_type.push(event.as_str());
+                self.event_job.push(job.id.clone());
+            }
+        }
+        self.job_id.push(job.id.clone());
+        self.lease_token.push(job.lease_token.clone());
+        self.job_state.push(update.state.as_str());
+        self.run_at.push(update.run_at);
+        self.error.push(update.error.map(str::to_owned));
+        self.counts_as_attempt.push(update.counts_as_attempt);
+        self.at.push(now);
+        self.confirmed.push(itf.is_some());
+        self.itf_id.push(itf.map(|itf| itf.id.clone()));
+        self.creation_date
+            .push(itf.map(|itf| provider_date(itf.creation_date)));
+        self.expiration_date
+            .push(itf.map(|itf| provider_date(itf.expiration_date)));
+        self.message_ref
+            .push(update.message.map(|kind| kind.reference(&job.request.id)));
+        self.message_kind
+            .push(update.message.map(MessageKind::as_str));
+        self.request_state
+            .push(request.state.map(RequestState::as_str));
+        self.clear_error.push(request.clear_error);
+        self.request_error.push(request.error.map(str::to_owned));
+    }
+
+    /// Binds the columns as `$8` to `$27`, after the attempts' `$1` to `$7`.
+    fn bind<'q, O>(
+        self,
+        query: sqlx::query::QueryAs<'q, Postgres, O, sqlx::postgres::PgArguments>,
+        shard: i64,
+    ) -> sqlx::query::QueryAs<'q, Postgres, O, sqlx::postgres::PgArguments> {
+        query
+            .bind(self.job_id)
+            .bind(self.lease_token)
+            .bind(self.job_state)
+            .bind(self.run_at)
+            .bind(self.error)
+            .bind(self.counts_as_attempt)
+            .bind(self.at)
+            .bind(self.confirmed)
+            .bind(self.itf_id)
+            .bind(self.creation_date)
+            .bind(self.expiration_date)
+            .bind(self.message_ref)
+            .bind(self.message_kind)
+            .bind(self.request_state)
+            .bind(self.clear_error)
+            .bind(self.request_error)
+            .bind(shard)
+            .bind(self.event_id)
+            .bind(self.event_type)
+            .bind(self.event_job)
+    }
 }
 
 /// Owes the veteran a message about the request, once per kind, within
@@ -867,16 +1133,13 @@ impl Store for PostgresStore {
         lease_token: &str,
         lease: std::time::Duration,
     ) -> Result<bool, StoreError> {
-        let renewed = sqlx::query(
-            "UPDATE jobs SET lease_expires_at = clock_timestamp() + make_interval(secs => $3)
-             WHERE id = $1 AND lease_token = $2 AND state = 'running'",
-        )
-        .bind(job_id)
-        .bind(lease_token)
-        .bind(lease.as_secs_f64())
-        .execute(&self.pool)
-        .await?;
-        Ok(renewed.rows_affected() == 1)
+        self.renewals
+            .write(Renewal {
+                job_id: job_id.to_owned(),
+                lease_token: lease_token.to_owned(),
+                lease_secs: lease.as_secs_f64(),
+            })
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(job_id = %job.id))]
@@ -887,106 +1150,26 @@ impl Store for PostgresStore {
         outcome: &JobOutcome,
         attempts: &[Attempt],
     ) -> Result<bool, StoreError> {
-        let update = outcome.update(now);
-        let request = &update.request;
-        let itf = request.itf;
-        // The events the request owes as this change leaves it, decided
-        // here so that they are written in the one statement below; a
-        // request's `received_at` never changes.
-        let owed = request.state.map_or_else(Vec::new, |state| {
-            EventType::owed(
-                state,
-                job.request.received_at,
-                itf.map(|itf| itf.creation_date),
-            )
-        });
-        let (event_ids, event_types): (Vec<String>, Vec<&str>) = owed
-            .into_iter()
-            .map(|event| (new_event_id(), event.as_str()))
-            .unzip();
-        // One statement: the turn's calls are recorded whether or not the
-        // lease still holds; every other write hangs on the lease check
-        // (`held`) and on the lock that serialises our record of the
-        // provider with intakes for the veteran and type (`locked`, as
-        // `record_confirmed` takes it), so nothing is written without
-        // both, and nothing is written before the lock is held.
-        let sql = format!(
-            "WITH calls AS ({INSERT_ATTEMPTS}),
-             held AS (
-                 UPDATE jobs SET state = $8, run_at = $9, last_error = COALESCE($10, last_error),
-                     attempts = attempts - CASE WHEN $11 THEN 0 ELSE 1 END,
-                     lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
-                     updated_at = $12
-                 WHERE id = $13 AND lease_token = $14 AND state = 'running'
-                 RETURNING request_id),
-             locked AS MATERIALIZED (
-                 SELECT r.id, r.icn, r.itf_type, r.shown_pending,
-                     CASE WHEN $15 THEN pg_advisory_xact_lock(hashtextextended(
-                         'itf_request:' || r.icn || ':' || r.itf_type, 0))::text END AS lock
-                 FROM held JOIN itf_requests r ON r.id = held.request_id),
-             record AS (
-                 {INSERT_ACTIVE}
-                 SELECT icn, itf_type, $16, $17, $18, $12 FROM locked WHERE $15
-                 {ON_CONFLICT_ACTIVE}),
-             total AS (
-                 UPDATE job_totals SET jobs = jobs + 1
-                 WHERE state = 'done' AND $8 = 'done' AND shard = $19
-                     AND EXISTS (SELECT 1 FROM locked)),
-             events AS (
-                 INSERT INTO webhook_events (id, event_type, request_id, created_at)
-                 SELECT event.id, event.event_type, locked.id, $12
-                 FROM locked, UNNEST($20::text[], $21::text[]) AS event (id, event_type)
-                 ON CONFLICT DO NOTHING),
-             message AS (
-                 INSERT INTO outbox (reference, kind, request_id, state, attempts, run_at,
-                     created_at)
-                 SELECT $22, $23, locked.id, 'pending', 0, now(), $12 FROM locked
-                 WHERE locked.shown_pending AND $23::text IS NOT NULL
-                 ON CONFLICT (reference) DO NOTHING),
-             request AS (
-                 UPDATE itf_requests SET state = COALESCE($24, itf_requests.state),
-                     provider_itf_id = COALESCE($16, itf_requests.provider_itf_id),
-                     creation_date = COALESCE($17, itf_requests.creation_date),
-                     expiration_date = COALESCE($18, itf_requests.expiration_date),
-                     last_error = CASE WHEN $25 THEN NULL
-                         ELSE COALESCE($26, itf_requests.last_error) END,
-                     updated_at = $12
-                 FROM locked WHERE itf_requests.id = locked.id)
-             SELECT count(lock), count(*) FROM locked"
-        );
-        let query = bind_attempts(sqlx::query_as::<_, (i64, i64)>(&sql), attempts)
-            .bind(update.state.as_str())
-            .bind(update.run_at)
-            .bind(update.error)
-            .bind(update.counts_as_attempt)
-            .bind(now)
-            .bind(&job.id)
-            .bind(&job.lease_token)
-            .bind(itf.is_some())
-            .bind(itf.map(|itf| &itf.id))
-            .bind(itf.map(|itf| provider_date(itf.creation_date)))
-            .bind(itf.map(|itf| provider_date(itf.expiration_date)))
-            .bind(job_total_shard(&job.request.id))
-            .bind(event_ids)
-            .bind(event_types)
-            .bind(update.message.map(|kind| kind.reference(&job.request.id)))
-            .bind(update.message.map(MessageKind::as_str))
-            .bind(request.state.map(RequestState::as_str))
-            .bind(request.clear_error)
-            .bind(request.error);
-        if !update.opens_needs_attention {
-            let (_, held) = query.fetch_one(&self.pool).await?;
-            return Ok(held == 1);
+        let turn = EndedTurn {
+            job: job.clone(),
+            now,
+            outcome: outcome.clone(),
+            attempts: attempts.to_vec(),
+        };
+        if !outcome.update(now).opens_needs_attention {
+            return self.ended_turns.write(turn).await;
         }
         // The alert opens with the change, in one transaction.
         let mut tx = self.pool.begin().await?;
-        let (_, held) = query.fetch_one(&mut *tx).await?;
-        if held == 1 {
+        let held = end_turns(&mut *tx, std::slice::from_ref(&turn))
+            .await?
+            .contains(&true);
+        if held {
             let alert = Alert::needs_attention(&job.request.id);
             set_alert_in(&mut tx, &alert, true, now).await?;
         }
         tx.commit().await?;
-        Ok(held == 1)
+        Ok(held)
     }
 
     #[tracing::instrument(

@@ -841,6 +841,95 @@ async fn a_turns_calls_are_recorded_with_its_end_lease_or_not(store: Arc<dyn Sto
     assert_eq!(request.state, RequestState::Active);
 }
 
+/// Six veterans' jobs, claimed.
+async fn six_claimed_jobs(store: &Arc<dyn Store>, first: usize) -> Vec<ClaimedJob> {
+    for n in first..first + 6 {
+        let vet = veteran(&format!("load-{n}"));
+        store.intake(&new_request(&vet, now())).await.unwrap();
+    }
+    let jobs = store.claim_jobs("a", LEASE, 6).await.unwrap();
+    assert_eq!(jobs.len(), 6);
+    jobs
+}
+
+/// Leases renewed at the same moment are each answered for their own
+/// holder: the stores may renew them together.
+async fn leases_renewed_together_are_each_answered_for_their_own_holder(store: Arc<dyn Store>) {
+    let jobs = six_claimed_jobs(&store, 41).await;
+    // Every other one is no longer ours.
+    let renewals = jobs.iter().enumerate().map(|(i, job)| {
+        let token = if i % 2 == 0 {
+            job.lease_token.clone()
+        } else {
+            "another-holders-token".to_owned()
+        };
+        let store = store.clone();
+        let id = job.id.clone();
+        async move { store.renew_lease(&id, &token, LEASE).await.unwrap() }
+    });
+    let renewed = futures_util::future::join_all(renewals).await;
+    assert_eq!(renewed, [true, false, true, false, true, false]);
+}
+
+/// Turns that end at the same moment are each answered for their own
+/// lease, whatever else is written beside them: the stores may write them
+/// together.
+async fn turns_ending_together_are_each_answered_for_their_own_lease(store: Arc<dyn Store>) {
+    let jobs = six_claimed_jobs(&store, 31).await;
+    let stale = |job: &ClaimedJob| ClaimedJob {
+        lease_token: "another-holders-token".to_owned(),
+        ..job.clone()
+    };
+    // Ends: three confirmed, one retried, two by turns that lost the lease.
+    let retry = JobOutcome::Retry {
+        run_at: now() + Duration::minutes(5),
+        error: "the provider did not answer".to_owned(),
+    };
+    let done = JobOutcome::Confirmed(confirmed());
+    let ends = jobs.iter().enumerate().map(|(i, job)| {
+        let (job, outcome) = match i {
+            0..=2 => (job.clone(), done.clone()),
+            3 => (job.clone(), retry.clone()),
+            _ => (stale(job), done.clone()),
+        };
+        let store = store.clone();
+        let call = Attempt {
+            request_id: job.request.id.clone(),
+            job_id: job.id.clone(),
+            at: now(),
+            call: CallKind::Post,
+            outcome: AttemptOutcome::Created,
+            provider_status: Some(200),
+            latency: std::time::Duration::from_millis(3),
+        };
+        async move {
+            store
+                .finish_turn(&job, now(), &outcome, &[call])
+                .await
+                .unwrap()
+        }
+    });
+    let held = futures_util::future::join_all(ends).await;
+    assert_eq!(held, [true, true, true, true, false, false]);
+
+    let mut states = Vec::new();
+    for job in &jobs {
+        let request = store.request(&job.request.id).await.unwrap().unwrap();
+        assert_eq!(store.attempts(&job.request.id).await.unwrap().len(), 1);
+        states.push(request.state);
+    }
+    use RequestState::{Active, Pending};
+    assert_eq!(states, [Active, Active, Active, Pending, Pending, Pending]);
+    let counts = store.job_counts().await.unwrap();
+    assert_eq!(
+        (counts.done, counts.queued, counts.running),
+        (3, 1, 2),
+        "three done, one to retry, two still leased to their holder"
+    );
+    let owed = messages(&store, LEASE).await;
+    assert_eq!(owed.len(), 3, "one confirmation owed per confirmed request");
+}
+
 async fn attempts_and_records_read_back(store: Arc<dyn Store>) {
     let vet = veteran("load-15");
     let (intake, _) = open(store.intake(&new_request(&vet, now())).await.unwrap());
@@ -1071,6 +1160,8 @@ crate::support::conformance!(
     a_retried_job_waits_for_its_time,
     a_released_job_does_not_count_as_an_attempt,
     a_turns_calls_are_recorded_with_its_end_lease_or_not,
+    turns_ending_together_are_each_answered_for_their_own_lease,
+    leases_renewed_together_are_each_answered_for_their_own_holder,
     a_refused_request_needs_attention_stays_open_and_alerts,
     jobs_are_claimed_oldest_received_first,
     attempts_and_records_read_back,
