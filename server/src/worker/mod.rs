@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tokio::sync::{watch, Notify, Semaphore};
+use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 pub use backoff::retry_delay;
@@ -150,11 +150,15 @@ impl Worker {
                 }
                 continue;
             }
+            // Turns whose calls are over may still be writing their results;
+            // no more than one slot's worth of them wait at a time.
+            let room = (2 * self.settings.concurrency).saturating_sub(turns.len());
             let free = match self.circuit.worker_pass().await {
                 WorkerPass::Any => slots.available_permits(),
                 WorkerPass::Probe => slots.available_permits().min(1),
                 WorkerPass::Defer => 0,
-            };
+            }
+            .min(room);
             let (taken, claimed) = self.claim(free).await;
             let idle = claimed.is_empty();
             for job in claimed {
@@ -162,11 +166,7 @@ impl Worker {
                     break;
                 };
                 let worker = self.clone();
-                turns.spawn(async move {
-                    let credentials = worker.contained_turn(job, taken).await;
-                    drop(permit);
-                    credentials
-                });
+                turns.spawn(worker.contained_turn(job, taken, permit));
             }
             if !idle && slots.available_permits() > 0 {
                 continue;
@@ -236,10 +236,15 @@ impl Worker {
     /// A turn in a task of its own: if it panics, whatever a provider header
     /// or body held, the job is put back to be tried again later, with an
     /// alert, instead of staying leased to a turn that no longer runs.
-    async fn contained_turn(self: Arc<Self>, job: ClaimedJob, taken: Instant) -> Credentials {
+    async fn contained_turn(
+        self: Arc<Self>,
+        job: ClaimedJob,
+        taken: Instant,
+        slot: OwnedSemaphorePermit,
+    ) -> Credentials {
         let held = job.clone();
         let worker = self.clone();
-        match tokio::spawn(async move { worker.turn(job, taken).await }).await {
+        match tokio::spawn(async move { worker.turn(job, taken, slot).await }).await {
             Ok(credentials) => credentials,
             Err(failure) => {
                 let (request_id, job_id) = (&held.request.id, &held.id);
@@ -269,7 +274,12 @@ impl Worker {
         skip_all,
         fields(request_id = %job.request.id, job_id = %job.id, attempt = job.attempts)
     )]
-    async fn turn(&self, job: ClaimedJob, taken: Instant) -> Credentials {
+    async fn turn(
+        &self,
+        job: ClaimedJob,
+        taken: Instant,
+        slot: OwnedSemaphorePermit,
+    ) -> Credentials {
         let lease = Lease::new(
             self.store.clone(),
             self.budget.clone(),
@@ -300,6 +310,11 @@ impl Worker {
                 (Credentials::Unknown, release)
             }
         };
+        // The slot bounds the provider calls in flight: with the calls over,
+        // another job may start while this one's result is written, which
+        // goes with the other results written at the same moment.
+        drop(slot);
+        self.wake.notify_one();
         // A confirmed ITF replaces our record of the provider anyway.
         if calls.none_active && !matches!(result, JobOutcome::Confirmed(_)) {
             let request = &job.request;
