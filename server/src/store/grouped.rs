@@ -48,16 +48,27 @@ where
 
     /// Writes `item` with whatever else is waiting, and answers for it.
     pub async fn write(&self, item: T) -> Answer<R> {
+        let (answer, answered) = oneshot::channel();
+        if !self.enqueue(item, answer) {
+            return Err(gone());
+        }
+        answered.await.unwrap_or_else(|_| Err(gone()))
+    }
+
+    /// Writes `item` with whatever else is waiting, without waiting for it:
+    /// for writes whose outcome changes nothing for the caller.
+    pub fn send(&self, item: T) {
+        let (answer, _) = oneshot::channel();
+        self.enqueue(item, answer);
+    }
+
+    fn enqueue(&self, item: T, answer: oneshot::Sender<Answer<R>>) -> bool {
         let queue = self.queue.get_or_init(|| {
             let (queue, waiting) = mpsc::unbounded_channel();
             tokio::spawn(gather(waiting, self.send.clone(), self.most));
             queue
         });
-        let (answer, answered) = oneshot::channel();
-        if queue.send((item, answer)).is_err() {
-            return Err(gone());
-        }
-        answered.await.unwrap_or_else(|_| Err(gone()))
+        queue.send((item, answer)).is_ok()
     }
 }
 

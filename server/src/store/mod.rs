@@ -35,7 +35,7 @@ pub use model::{
     MailboxEntry, MessageKind, NewRequest, OutboxItem, OutboxMessage, ProviderRecord, RequestState,
     RequestUpdate,
 };
-pub use postgres::{forward_job_notifications, PostgresStore};
+pub use postgres::{forward_job_notifications, PostgresStore, JOBS_CHANNEL};
 pub use rollout::{Rollout, RolloutFlag, RolloutRefused};
 pub use sign_in::{SignInAttempt, SignInKind, SignInMethod};
 pub use sqlite::SqliteStore;

@@ -58,6 +58,11 @@ pub struct PostgresStore {
     ended_turns: Arc<Grouped<EndedTurn, bool>>,
     /// Lease renewals asked for together, made by one statement.
     renewals: Arc<Grouped<Renewal, bool>>,
+    /// Every instance's workers woken after intakes commit, once for all
+    /// the intakes of the moment. A NOTIFY inside intake's transaction
+    /// would hold PostgreSQL's one notification lock through the commit,
+    /// so that every intake's commit waited for the one before it.
+    wake_ups: Arc<Grouped<(), ()>>,
 }
 
 /// The most writes one grouped statement makes: more than a worker's
@@ -79,7 +84,23 @@ impl PostgresStore {
             .connect_lazy_with(options);
         let ended = pool.clone();
         let renewing = pool.clone();
+        let waking = pool.clone();
         Ok(Self {
+            wake_ups: Arc::new(Grouped::new(GROUP_MOST, move |intakes: Arc<[()]>| {
+                let pool = waking.clone();
+                async move {
+                    // Workers poll as well: a wake-up lost changes how soon a
+                    // job starts, never whether it does.
+                    if let Err(error) = sqlx::query("SELECT pg_notify($1, '')")
+                        .bind(JOBS_CHANNEL)
+                        .execute(&pool)
+                        .await
+                    {
+                        tracing::debug!(%error, "could not wake the workers");
+                    }
+                    Ok(vec![(); intakes.len()])
+                }
+            })),
             ended_turns: Arc::new(Grouped::new(GROUP_MOST, move |turns: Arc<[EndedTurn]>| {
                 let pool = ended.clone();
                 async move { end_turns(&pool, &turns).await }
@@ -169,9 +190,9 @@ async fn queue_job(
     Ok(())
 }
 
-/// Records a new pending request with its job and wakes the workers, in
-/// one statement (one round trip of intake's transaction instead of three);
-/// returns the request, or none when an open one already exists.
+/// Records a new pending request with its job, in one statement (one round
+/// trip of intake's transaction instead of two); returns the request, or
+/// none when an open one already exists.
 async fn insert_queued(
     tx: &mut Tx<'_>,
     keys: &Keys,
@@ -192,7 +213,7 @@ async fn insert_queued(
                  received_at, received_at
              FROM request
              RETURNING 1)
-         SELECT request.*, (SELECT pg_notify($12, '') FROM job) AS woken FROM request"
+         SELECT request.* FROM request, job"
     ))
     .bind(&id)
     .bind(&new.veteran.user_id)
@@ -205,7 +226,6 @@ async fn insert_queued(
     .bind(new.provider_said_none)
     .bind(uuid::Uuid::new_v4().to_string())
     .bind(ensure_itf_payload(&id))
-    .bind(JOBS_CHANNEL)
     .fetch_optional(&mut **tx)
     .await?;
     Ok(row)
@@ -1061,6 +1081,9 @@ impl Store for PostgresStore {
             }
         };
         tx.commit().await?;
+        if created {
+            self.wake_ups.send(());
+        }
         Ok(Intake::Open {
             request: row.open(&self.keys)?,
             created,

@@ -1138,6 +1138,37 @@ async fn an_undeliverable_message_opens_an_alert(store: Arc<dyn Store>) {
         .unwrap());
 }
 
+/// On PostgreSQL, the workers of every instance hear of a new job on the
+/// jobs channel, sent after intake commits; of a request already open,
+/// nothing.
+#[tokio::test]
+async fn an_intake_on_postgres_wakes_the_workers_of_every_instance() {
+    let db = crate::support::TestDb::postgres().await;
+    let store = db.store().await;
+    let mut listener = sqlx::postgres::PgListener::connect(&db.url())
+        .await
+        .unwrap();
+    listener
+        .listen(itf_server::store::JOBS_CHANNEL)
+        .await
+        .unwrap();
+    let vet = veteran("load-51");
+    let (_, created) = open(store.intake(&new_request(&vet, now())).await.unwrap());
+    assert!(created);
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(10), listener.recv()).await;
+    assert!(
+        matches!(heard, Ok(Ok(_))),
+        "no wake-up on the jobs channel after an intake"
+    );
+    let (_, created) = open(store.intake(&new_request(&vet, now())).await.unwrap());
+    assert!(!created);
+    let heard = tokio::time::timeout(std::time::Duration::from_millis(500), listener.recv()).await;
+    assert!(
+        heard.is_err(),
+        "an intake that made no job woke the workers"
+    );
+}
+
 crate::support::conformance!(
     migrations_can_run_again,
     a_session_reads_back_as_written,
