@@ -154,20 +154,25 @@ async fn measure(
     let veterans = sign_in(&base, backend, provider, requests, concurrency).await;
 
     let started = Instant::now();
-    let mut latencies: Vec<Duration> = futures_util::stream::iter(veterans)
+    let answered: Vec<(Duration, reqwest::Client)> = futures_util::stream::iter(veterans)
         .map(|client| {
             let url = format!("{base}/v0/intent_to_file/compensation");
             async move {
                 let sent = Instant::now();
                 let response = client.post(url).send().await.expect("an answer");
                 assert_eq!(response.status(), 202, "intake must answer 202 pending");
-                sent.elapsed()
+                // The client, and so its connection, outlives the run, as a
+                // veteran's browser keeps its connection after an answer.
+                (sent.elapsed(), client)
             }
         })
         .buffer_unordered(concurrency)
         .collect()
         .await;
     let elapsed = started.elapsed();
+    let (mut latencies, clients): (Vec<Duration>, Vec<reqwest::Client>) =
+        answered.into_iter().unzip();
+    drop(clients);
     latencies.sort();
     server.abort();
     drop_db.await;
