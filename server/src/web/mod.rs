@@ -80,9 +80,21 @@ impl Operations {
     }
 }
 
-/// What the pages and the REST API for veterans need.
+/// What the pages and the REST API for veterans need. Cloned for every
+/// request by each layer that holds it, so a clone is one count, not a
+/// copy of every part.
 #[derive(Clone)]
-pub struct WebState {
+pub struct WebState(Arc<WebParts>);
+
+impl std::ops::Deref for WebState {
+    type Target = WebParts;
+
+    fn deref(&self) -> &WebParts {
+        &self.0
+    }
+}
+
+pub struct WebParts {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
     pub leptos_options: LeptosOptions,
@@ -133,7 +145,7 @@ impl WebState {
             emails,
             follow_up,
         ));
-        Self {
+        Self(Arc::new(WebParts {
             config,
             store,
             leptos_options,
@@ -143,7 +155,7 @@ impl WebState {
             console,
             sign_in: sign_in.veteran,
             assets,
-        }
+        }))
     }
 }
 
