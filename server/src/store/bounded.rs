@@ -153,10 +153,6 @@ impl Store for Bounded {
             .await
     }
 
-    async fn record_attempt(&self, attempt: &Attempt) -> Result<(), StoreError> {
-        self.within(self.up()?.record_attempt(attempt)).await
-    }
-
     async fn attempts(&self, request_id: &str) -> Result<Vec<Attempt>, StoreError> {
         self.within(self.up()?.attempts(request_id)).await
     }

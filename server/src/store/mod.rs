@@ -275,10 +275,12 @@ pub trait Store: Send + Sync + 'static {
         lease: std::time::Duration,
     ) -> Result<bool, StoreError>;
 
-    /// Ends the job's turn, only if `lease_token` still holds its lease;
-    /// returns whether it did. The provider calls the turn made are
+    /// Ends the job's turn, only if `job.lease_token` still holds its
+    /// lease; returns whether it did. The provider calls the turn made are
     /// recorded in the same transaction, whether or not it still held the
-    /// lease: one write per turn instead of one per call.
+    /// lease: one write per turn instead of one per call. A store may write
+    /// turns that end at the same moment together; each is still answered
+    /// for its own lease.
     async fn finish_turn(
         &self,
         job: &ClaimedJob,
@@ -296,8 +298,6 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool, StoreError> {
         self.finish_turn(job, now, outcome, &[]).await
     }
-
-    async fn record_attempt(&self, attempt: &Attempt) -> Result<(), StoreError>;
 
     async fn attempts(&self, request_id: &str) -> Result<Vec<Attempt>, StoreError>;
 

@@ -1195,22 +1195,6 @@ impl Store for PostgresStore {
         Ok(held)
     }
 
-    #[tracing::instrument(
-        skip_all,
-        fields(request_id = %attempt.request_id, job_id = %attempt.job_id)
-    )]
-    async fn record_attempt(&self, attempt: &Attempt) -> Result<(), StoreError> {
-        let sql =
-            format!("WITH calls AS ({INSERT_ATTEMPTS} RETURNING 1) SELECT count(*) FROM calls");
-        bind_attempts(
-            sqlx::query_as::<_, (i64,)>(&sql),
-            std::slice::from_ref(attempt),
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     async fn attempts(&self, request_id: &str) -> Result<Vec<Attempt>, StoreError> {
         sqlx::query_as::<_, AttemptRow<DateTime<Utc>>>(
             "SELECT request_id, job_id, at, call, outcome,

@@ -979,14 +979,6 @@ impl Store for SqliteStore {
         Ok(true)
     }
 
-    #[tracing::instrument(
-        skip_all,
-        fields(request_id = %attempt.request_id, job_id = %attempt.job_id)
-    )]
-    async fn record_attempt(&self, attempt: &Attempt) -> Result<(), StoreError> {
-        insert_attempt(&self.writer, attempt).await
-    }
-
     async fn attempts(&self, request_id: &str) -> Result<Vec<Attempt>, StoreError> {
         sqlx::query_as::<_, AttemptRow<Time>>(
             "SELECT request_id, job_id, at, call, outcome, provider_status, latency_ms

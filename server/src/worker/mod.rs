@@ -151,7 +151,7 @@ impl Worker {
                 continue;
             }
             // Turns whose calls are over may still be writing their results;
-            // no more than one slot's worth of them wait at a time.
+            // at most as many of them as there are slots wait at a time.
             let room = (2 * self.settings.concurrency).saturating_sub(turns.len());
             let free = match self.circuit.worker_pass().await {
                 WorkerPass::Any => slots.available_permits(),

@@ -943,7 +943,20 @@ async fn attempts_and_records_read_back(store: Arc<dyn Store>) {
         provider_status: Some(503),
         latency: std::time::Duration::from_millis(42),
     };
-    store.record_attempt(&attempt).await.unwrap();
+    // Written with the end of a turn that no longer holds the lease: the
+    // call stays on record and the job stays running.
+    let retry = JobOutcome::Retry {
+        run_at: now(),
+        error: "the provider did not answer".to_owned(),
+    };
+    let stale = ClaimedJob {
+        lease_token: "another-holders-token".to_owned(),
+        ..job.clone()
+    };
+    assert!(!store
+        .finish_turn(&stale, now(), &retry, std::slice::from_ref(&attempt))
+        .await
+        .unwrap());
     let read = store.attempts(&intake.id).await.unwrap();
     assert_eq!(read.len(), 1);
     assert_eq!(read[0].call, CallKind::Post);
