@@ -133,34 +133,31 @@ async fn request_by_id(
     .transpose()
 }
 
+/// Our record of the provider for a veteran and type, with its version
+/// (the row's `xmin`), which every write of the row changes.
 async fn record_of(
     executor: impl sqlx::PgExecutor<'_>,
     icn: &str,
     itf_type: &str,
-) -> Result<Option<ProviderRecord>, StoreError> {
-    sqlx::query_as::<_, ProviderRecordRow<DateTime<Utc>>>(
-        "SELECT provider_itf_id, creation_date, expiration_date, active_seen_at, none_seen_at
+) -> Result<Option<(ProviderRecord, i64)>, StoreError> {
+    sqlx::query_as::<_, VersionedRecordRow>(
+        "SELECT xmin::text::bigint AS version,
+             provider_itf_id, creation_date, expiration_date, active_seen_at, none_seen_at
          FROM provider_records WHERE icn = $1 AND itf_type = $2",
     )
     .bind(icn)
     .bind(itf_type)
     .fetch_optional(executor)
     .await?
-    .map(ProviderRecord::try_from)
+    .map(|row| Ok((ProviderRecord::try_from(row.record)?, row.version)))
     .transpose()
 }
 
-/// Serialises intake with the completion of this veteran's request of this
-/// type, until the transaction ends.
-async fn lock_veteran(tx: &mut Tx<'_>, icn: &str, itf_type: &str) -> Result<(), StoreError> {
-    sqlx::query(
-        "SELECT pg_advisory_xact_lock(hashtextextended('itf_request:' || $1 || ':' || $2, 0))",
-    )
-    .bind(icn)
-    .bind(itf_type)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+#[derive(sqlx::FromRow)]
+struct VersionedRecordRow {
+    version: i64,
+    #[sqlx(flatten)]
+    record: ProviderRecordRow<DateTime<Utc>>,
 }
 
 /// Queues an `ensure_itf` job for the request, due at `run_at` and ordered
@@ -188,47 +185,6 @@ async fn queue_job(
         .execute(&mut **tx)
         .await?;
     Ok(())
-}
-
-/// Records a new pending request with its job, in one statement (one round
-/// trip of intake's transaction instead of two); returns the request, or
-/// none when an open one already exists.
-async fn insert_queued(
-    tx: &mut Tx<'_>,
-    keys: &Keys,
-    new: &NewRequest<'_>,
-) -> Result<Option<RequestRow<DateTime<Utc>>>, StoreError> {
-    let id = uuid::Uuid::new_v4().to_string();
-    let row = sqlx::query_as::<_, RequestRow<DateTime<Utc>>>(&format!(
-        "WITH request AS (
-             INSERT INTO itf_requests (id, user_id, icn, icn_sealed, veteran_name, itf_type,
-                 state, received_at, shown_pending, provider_said_none, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9, $7, $7)
-             ON CONFLICT DO NOTHING
-             RETURNING {REQUEST_COLUMNS}),
-         job AS (
-             INSERT INTO jobs (id, kind, request_id, payload, state, run_at, received_at,
-                 created_at, updated_at)
-             SELECT $10, 'ensure_itf', id, $11, 'queued', received_at, received_at,
-                 received_at, received_at
-             FROM request
-             RETURNING 1)
-         SELECT request.* FROM request, job"
-    ))
-    .bind(&id)
-    .bind(&new.veteran.user_id)
-    .bind(keys.blind(&new.veteran.icn))
-    .bind(keys.seal(new.veteran.icn.expose()))
-    .bind(keys.seal(new.veteran.name.expose()))
-    .bind(new.itf_type.as_str())
-    .bind(new.received_at)
-    .bind(new.shown_pending)
-    .bind(new.provider_said_none)
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(ensure_itf_payload(&id))
-    .fetch_optional(&mut **tx)
-    .await?;
-    Ok(row)
 }
 
 /// Writes our record of the provider's active ITF for a veteran and type:
@@ -1057,37 +1013,46 @@ impl Store for PostgresStore {
 
     #[tracing::instrument(skip_all, fields(itf_type = %new.itf_type.as_str()))]
     async fn intake(&self, new: &NewRequest<'_>) -> Result<Intake, StoreError> {
-        let mut tx = self.pool.begin().await?;
         let icn = &self.keys.blind(&new.veteran.icn);
         let itf_type = new.itf_type.as_str();
-        lock_veteran(&mut tx, icn, itf_type).await?;
-        let record = record_of(&mut *tx, icn, itf_type).await?;
-        if let Some(active) = Intake::already_active(record, new.received_at) {
-            tx.commit().await?;
-            return Ok(active);
-        }
-        let (row, created) = match insert_queued(&mut tx, &self.keys, new).await? {
-            Some(row) => (row, true),
-            None => {
-                let open = sqlx::query_as::<_, RequestRow<DateTime<Utc>>>(&format!(
-                    "SELECT {REQUEST_COLUMNS} FROM itf_requests
-                     WHERE icn = $1 AND itf_type = $2 AND state IN ('pending', 'needs_attention')"
-                ))
-                .bind(icn)
-                .bind(itf_type)
-                .fetch_one(&mut *tx)
-                .await?;
-                (open, false)
+        // Most veterans have no record of ours yet: the request is proposed
+        // on that footing, and the record read and decided on only when
+        // `itf_intake` finds it is not so (or that it changed meanwhile).
+        let mut decided_on = None;
+        loop {
+            let id = uuid::Uuid::new_v4().to_string();
+            let row = sqlx::query_as::<_, RequestRow<DateTime<Utc>>>(&format!(
+                "SELECT {REQUEST_COLUMNS}
+                 FROM itf_intake($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            ))
+            .bind(&id)
+            .bind(&new.veteran.user_id)
+            .bind(icn)
+            .bind(self.keys.seal(new.veteran.icn.expose()))
+            .bind(self.keys.seal(new.veteran.name.expose()))
+            .bind(itf_type)
+            .bind(new.received_at)
+            .bind(new.shown_pending)
+            .bind(new.provider_said_none)
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(ensure_itf_payload(&id))
+            .bind(decided_on)
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = row {
+                let request = row.open(&self.keys)?;
+                let created = request.id == id;
+                if created {
+                    self.wake_ups.send(());
+                }
+                return Ok(Intake::Open { request, created });
             }
-        };
-        tx.commit().await?;
-        if created {
-            self.wake_ups.send(());
+            let (record, version) = record_of(&self.pool, icn, itf_type).await?.unzip();
+            if let Some(active) = Intake::already_active(record, new.received_at) {
+                return Ok(active);
+            }
+            decided_on = version;
         }
-        Ok(Intake::Open {
-            request: row.open(&self.keys)?,
-            created,
-        })
     }
 
     #[tracing::instrument(skip_all, fields(request_id = %id))]
@@ -1222,7 +1187,11 @@ impl Store for PostgresStore {
         icn: &Icn,
         itf_type: ItfType,
     ) -> Result<Option<ProviderRecord>, StoreError> {
-        record_of(&self.pool, &self.keys.blind(icn), itf_type.as_str()).await
+        Ok(
+            record_of(&self.pool, &self.keys.blind(icn), itf_type.as_str())
+                .await?
+                .map(|(record, _)| record),
+        )
     }
 
     async fn record_active(

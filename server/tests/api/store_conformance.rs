@@ -380,6 +380,66 @@ async fn concurrent_intakes_for_one_veteran_make_one_request(store: Arc<dyn Stor
     assert_eq!(store.job_count(&ids[0]).await.unwrap(), 1);
 }
 
+/// When `confirmed()` was seen, as the intake of a compensation ITF
+/// answered with it, having made no request beside it.
+async fn answered_with_the_itf(
+    store: &Arc<dyn Store>,
+    vet: &Veteran,
+    intake: Intake,
+) -> Option<DateTime<Utc>> {
+    let Intake::Active { itf, seen_at } = intake else {
+        panic!("a request made beside an active ITF: {intake:?}");
+    };
+    assert_eq!(itf, confirmed());
+    assert!(store
+        .latest_request(&vet.icn, ItfType::Compensation)
+        .await
+        .unwrap()
+        .is_none());
+    seen_at
+}
+
+async fn an_intake_answers_from_our_record_of_an_unexpired_itf_only(store: Arc<dyn Store>) {
+    let vet = veteran("load-12");
+    let seen = now() - Duration::minutes(5);
+    store
+        .record_active(&vet.icn, ItfType::Compensation, &confirmed(), seen)
+        .await
+        .unwrap();
+    let intake = store.intake(&new_request(&vet, now())).await.unwrap();
+    let seen_at = answered_with_the_itf(&store, &vet, intake).await;
+    assert_eq!(seen_at, Some(seen));
+
+    let expired = ConfirmedItf {
+        expiration_date: "2026-03-16T19:15:20.000-05:00".parse().unwrap(),
+        ..confirmed()
+    };
+    store
+        .record_active(&vet.icn, ItfType::Pension, &expired, seen)
+        .await
+        .unwrap();
+    store
+        .record_none_active(&vet.icn, ItfType::Survivor, seen)
+        .await
+        .unwrap();
+    for (itf_type, why) in [
+        (ItfType::Pension, "an expired ITF is no answer"),
+        (
+            ItfType::Survivor,
+            "the provider having said none is no answer",
+        ),
+    ] {
+        let intake = NewRequest {
+            itf_type,
+            ..new_request(&vet, now())
+        };
+        let (request, created) = open(store.intake(&intake).await.unwrap());
+        assert!(created, "{why}");
+        assert_eq!(request.state, RequestState::Pending);
+        assert_eq!(store.job_count(&request.id).await.unwrap(), 1);
+    }
+}
+
 async fn a_claimed_job_is_leased_to_one_worker(store: Arc<dyn Store>) {
     let vet = veteran("load-12");
     let (intake, _) = open(store.intake(&new_request(&vet, now())).await.unwrap());
@@ -1182,6 +1242,66 @@ async fn an_intake_on_postgres_wakes_the_workers_of_every_instance() {
     );
 }
 
+/// On PostgreSQL, an intake that waits on a completion of the same
+/// veteran's ITF (which holds the lock intake takes) answers with the ITF it
+/// recorded, and makes no request beside it.
+#[tokio::test]
+async fn an_intake_waiting_on_a_completion_on_postgres_sees_its_itf() {
+    let db = crate::support::TestDb::postgres().await;
+    let store = db.store().await;
+    let vet = Arc::new(veteran("load-52"));
+    // The ICN as the database keeps it (its blind index).
+    store
+        .record_none_active(&vet.icn, ItfType::Pension, now())
+        .await
+        .unwrap();
+    let pool = sqlx::PgPool::connect(&db.url()).await.unwrap();
+    let (icn,): (String,) = sqlx::query_as("SELECT icn FROM provider_records")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+
+    let mut completion = pool.begin().await.unwrap();
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock(hashtextextended('itf_request:' || $1 || ':compensation', 0))",
+    )
+    .bind(&icn)
+    .execute(&mut *completion)
+    .await
+    .unwrap();
+    let intake = tokio::spawn({
+        let (store, vet) = (store.clone(), vet.clone());
+        async move { store.intake(&new_request(&vet, now())).await }
+    });
+    let waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted";
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while sqlx::query_scalar::<_, i64>(waiting)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        == 0
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the intake never waited on the completion's lock"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    sqlx::query(
+        "INSERT INTO provider_records (icn, itf_type, provider_itf_id, creation_date,
+             expiration_date, active_seen_at)
+         VALUES ($1, 'compensation', '200001', '2026-03-16T19:15:21.000-05:00',
+             '2027-03-16T19:15:20.000-05:00', now())",
+    )
+    .bind(&icn)
+    .execute(&mut *completion)
+    .await
+    .unwrap();
+    completion.commit().await.unwrap();
+
+    answered_with_the_itf(&store, &vet, intake.await.unwrap().unwrap()).await;
+}
+
 crate::support::conformance!(
     migrations_can_run_again,
     a_session_reads_back_as_written,
@@ -1194,6 +1314,7 @@ crate::support::conformance!(
     many_sessions_can_be_written_at_once,
     intake_records_a_pending_request_and_one_job,
     concurrent_intakes_for_one_veteran_make_one_request,
+    an_intake_answers_from_our_record_of_an_unexpired_itf_only,
     a_claimed_job_is_leased_to_one_worker,
     a_lease_is_renewed_only_by_its_holder,
     the_circuit_opens_lets_one_probe_through_and_closes,
