@@ -16,6 +16,7 @@ pub mod provider;
 pub mod report;
 pub mod sealing;
 pub mod service;
+pub mod session_cache;
 pub mod session_token;
 pub mod sign_in;
 pub mod store;

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 pub struct SessionToken(String);
 
 /// What the store keeps instead of the token itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SessionTokenHash([u8; 32]);
 
 impl SessionToken {
@@ -59,6 +59,19 @@ impl SessionTokenHash {
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
+
+    /// From 64 hex digits, as PostgreSQL's `encode(…, 'hex')` writes it.
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        let mut bytes = [0u8; 32];
+        if hex.len() != 2 * bytes.len() {
+            return None;
+        }
+        let digit = |d: u8| char::from(d).to_digit(16);
+        for (byte, pair) in bytes.iter_mut().zip(hex.as_bytes().chunks(2)) {
+            *byte = u8::try_from(digit(pair[0])? * 16 + digit(pair[1])?).ok()?;
+        }
+        Some(Self(bytes))
+    }
 }
 
 #[cfg(test)]
@@ -82,6 +95,16 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(SessionToken::parse(a.expose()), Some(a.clone()));
         assert_ne!(a.hash(), b.hash());
+    }
+
+    #[test]
+    fn a_hash_reads_back_from_hex_and_nothing_else_does() {
+        let hash = SessionToken::generate().hash();
+        let hex: String = hash.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(SessionTokenHash::from_hex(&hex), Some(hash));
+        for bad in ["", "ab", &"+f".repeat(32), &"g".repeat(64), &"é".repeat(32)] {
+            assert_eq!(SessionTokenHash::from_hex(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

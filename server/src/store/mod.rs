@@ -35,7 +35,10 @@ pub use model::{
     MailboxEntry, MessageKind, NewRequest, OutboxItem, OutboxMessage, ProviderRecord, RequestState,
     RequestUpdate,
 };
-pub use postgres::{forward_job_notifications, PostgresStore, JOBS_CHANNEL};
+pub use postgres::{
+    forward_job_notifications, forward_session_ends, PostgresStore, JOBS_CHANNEL,
+    SESSIONS_ENDED_CHANNEL,
+};
 pub use rollout::{Rollout, RolloutFlag, RolloutRefused};
 pub use sign_in::{SignInAttempt, SignInKind, SignInMethod};
 pub use sqlite::SqliteStore;

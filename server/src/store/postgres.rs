@@ -37,6 +37,7 @@ use super::{
     SignInMethod, Store, StoreError, ACQUIRE_TIMEOUT,
 };
 use crate::sealing::Keys;
+use crate::session_cache::SessionCache;
 use crate::session_token::SessionTokenHash;
 
 /// The database's clock in milliseconds since the epoch, as the provider
@@ -45,6 +46,10 @@ const NOW_MS: &str = "(extract(epoch FROM now()) * 1000)::bigint";
 
 /// Woken by every intake, so that idle workers on any instance start at once.
 pub const JOBS_CHANNEL: &str = "itf_jobs";
+
+/// Told the token hash (hex) of every session ended, for every instance's
+/// session cache.
+pub const SESSIONS_ENDED_CHANNEL: &str = "itf_sessions_ended";
 
 #[derive(Clone)]
 pub struct PostgresStore {
@@ -904,10 +909,14 @@ impl Store for PostgresStore {
         &self,
         token: &SessionTokenHash,
     ) -> Result<Option<SignInMethod>, StoreError> {
+        // Other instances' session caches hear of the end once it commits.
         let ended: Option<String> = sqlx::query_scalar(
-            "DELETE FROM sessions WHERE token_hash = $1 RETURNING signed_in_with",
+            "WITH ended AS (DELETE FROM sessions WHERE token_hash = $1
+                 RETURNING token_hash, signed_in_with)
+             SELECT signed_in_with FROM ended, LATERAL pg_notify($2, encode(token_hash, 'hex'))",
         )
         .bind(token.as_bytes())
+        .bind(SESSIONS_ENDED_CHANNEL)
         .fetch_optional(&self.pool)
         .await?;
         ended.as_deref().map(SignInMethod::parse).transpose()
@@ -1930,6 +1939,33 @@ pub async fn forward_job_notifications(url: String, wake: std::sync::Arc<tokio::
                 Err(error) => tracing::debug!(%error, "cannot listen for new jobs"),
             },
             Err(error) => tracing::debug!(%error, "cannot listen for new jobs"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    }
+}
+
+/// Takes sessions ended on any instance out of `cache`, for as long as the
+/// process runs; while the connection is lost, the cache serves nothing.
+pub async fn forward_session_ends(url: String, cache: Arc<SessionCache>) {
+    loop {
+        match sqlx::postgres::PgListener::connect(&url).await {
+            Ok(mut listener) => match listener.listen(SESSIONS_ENDED_CHANNEL).await {
+                Ok(()) => {
+                    cache.hear(true);
+                    // `None`: the connection was lost, and with it any
+                    // ends told meanwhile.
+                    while let Ok(Some(ended)) = listener.try_recv().await {
+                        match SessionTokenHash::from_hex(ended.payload()) {
+                            Some(token) => cache.end(&token),
+                            // An end we cannot read: forget every session.
+                            None => cache.hear(true),
+                        }
+                    }
+                    cache.hear(false);
+                }
+                Err(error) => tracing::debug!(%error, "cannot listen for ended sessions"),
+            },
+            Err(error) => tracing::debug!(%error, "cannot listen for ended sessions"),
         }
         tokio::time::sleep(std::time::Duration::from_secs(5)).await;
     }

@@ -48,6 +48,7 @@ use crate::console::{self, ConsoleSignIn, ConsoleState, StoreConsole};
 use crate::development::Development;
 use crate::intake::{DelayThreshold, IntakeService, PanelService};
 use crate::service::{self, ServiceState, StoreSubmissions};
+use crate::session_cache::SessionCache;
 use crate::sign_in::{Clients, OpenIdClient};
 use crate::store::Store;
 use assets::Assets;
@@ -108,6 +109,8 @@ pub struct WebParts {
     pub delayed_after: DelayThreshold,
     /// The static files' versioned paths.
     pub assets: Assets,
+    /// Veterans' sessions as last read.
+    pub sessions: Arc<SessionCache>,
 }
 
 impl WebState {
@@ -145,6 +148,7 @@ impl WebState {
             emails,
             follow_up,
         ));
+        let sessions = SessionCache::for_database(&config.database);
         Self(Arc::new(WebParts {
             config,
             store,
@@ -154,6 +158,7 @@ impl WebState {
             delayed_after,
             console,
             sign_in: sign_in.veteran,
+            sessions,
             assets,
         }))
     }

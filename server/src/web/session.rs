@@ -7,13 +7,14 @@ use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Duration, Utc};
+use itf_app::domain::Veteran;
 use itf_app::session::{CurrentVeteran, SessionLookupFailed};
 
 use super::error::ApiError;
 use super::sign_in::signed_out;
 use super::WebState;
-use crate::session_token::SessionToken;
-use crate::store::{session_activity, Session, SignInMethod};
+use crate::session_token::{SessionToken, SessionTokenHash};
+use crate::store::{session_activity, Session, SignInMethod, StoreError};
 
 pub const COOKIE_NAME: &str = "itf_session";
 /// A lifetime that cannot be written as a chrono duration falls back to
@@ -42,22 +43,10 @@ pub(super) fn session_token(headers: &HeaderMap) -> Option<SessionToken> {
 pub async fn resolve(State(state): State<WebState>, mut request: Request, next: Next) -> Response {
     let mut signed_in = false;
     if let Some(token) = session_token(request.headers()) {
-        let now = Utc::now();
-        match state.store.find_session(&token.hash(), now).await {
-            Ok(Some(session)) => {
-                let idle = state.config.site.sessions.idle;
-                let (ended, touch) = session_activity(session.last_seen_at, now, idle);
-                if ended {
-                    forget(state.store.delete_session(&token.hash()).await);
-                } else {
-                    if touch {
-                        forget(state.store.touch_session(&token.hash(), now).await);
-                    }
-                    request
-                        .extensions_mut()
-                        .insert(CurrentVeteran(session.veteran));
-                    signed_in = true;
-                }
+        match veteran_of(&state, token.hash()).await {
+            Ok(Some(veteran)) => {
+                request.extensions_mut().insert(CurrentVeteran(veteran));
+                signed_in = true;
             }
             Ok(None) => {}
             Err(error) if error.is_unavailable() => {
@@ -75,6 +64,40 @@ pub async fn resolve(State(state): State<WebState>, mut request: Request, next: 
         return Redirect::to("/sign-in").into_response();
     }
     next.run(request).await
+}
+
+/// The veteran whose live session `token` is: from the session cache while
+/// the session owes no write, else from the database, ending it if idle and
+/// recording its use when due.
+async fn veteran_of(
+    state: &WebState,
+    token: SessionTokenHash,
+) -> Result<Option<Veteran>, StoreError> {
+    let now = Utc::now();
+    let idle = state.config.site.sessions.idle;
+    if let Some(session) = state.sessions.find(&token, now, idle) {
+        return Ok(Some(session.veteran));
+    }
+    let read = state.sessions.generation();
+    let Some(mut session) = state.store.find_session(&token, now).await? else {
+        return Ok(None);
+    };
+    let (ended, touch) = session_activity(session.last_seen_at, now, idle);
+    if ended {
+        forget(state.store.delete_session(&token).await);
+        state.sessions.end(&token);
+        return Ok(None);
+    }
+    if touch {
+        let touched = state.store.touch_session(&token, now).await;
+        if touched.is_ok() {
+            session.last_seen_at = now;
+        }
+        forget(touched);
+    }
+    let veteran = session.veteran.clone();
+    state.sessions.keep(token, session, read);
+    Ok(Some(veteran))
 }
 
 /// A session write whose failure changes nothing for this request: the
@@ -96,6 +119,7 @@ pub async fn start_session(
 ) -> Result<(HeaderMap, Redirect), ApiError> {
     if let Some(old) = session_token(previous) {
         state.store.delete_session(&old.hash()).await?;
+        state.sessions.end(&old.hash());
     }
     let token = SessionToken::generate();
     let created_at = Utc::now();
@@ -133,7 +157,11 @@ pub async fn sign_out(
     // The cookie is cleared even when the database cannot end the session:
     // the browser is signed out either way.
     let ended = match session_token(&headers) {
-        Some(token) => state.store.delete_session(&token.hash()).await,
+        Some(token) => {
+            let ended = state.store.delete_session(&token.hash()).await;
+            state.sessions.end(&token.hash());
+            ended
+        }
         None => Ok(None),
     };
     let cookie = session_cookie("", 0, state.config.site.secure_cookies());

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use reqwest::header::{COOKIE, SET_COOKIE};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 
 use crate::support::{client, TestApp, TestConfig, TestDb};
 
@@ -38,14 +38,18 @@ async fn sign_in_with(app: &TestApp, path: &str, user: &str, cookie: Option<&str
     set.split(';').next().unwrap().to_owned()
 }
 
-async fn status_with(app: &TestApp, path: &str, cookie: &str) -> StatusCode {
+/// The answer to `method` at `path` from a browser that sends `cookie`.
+async fn answer_with(app: &TestApp, method: Method, path: &str, cookie: &str) -> reqwest::Response {
     client()
-        .get(app.url(path))
+        .request(method, app.url(path))
         .header(COOKIE, cookie)
         .send()
         .await
         .unwrap()
-        .status()
+}
+
+async fn status_with(app: &TestApp, path: &str, cookie: &str) -> StatusCode {
+    answer_with(app, Method::GET, path, cookie).await.status()
 }
 
 #[tokio::test]
@@ -66,12 +70,7 @@ async fn a_session_unused_past_the_idle_timeout_ends_and_one_in_use_does_not() {
         status_with(&app, "/v0/intent_to_file", &cookie).await,
         StatusCode::UNAUTHORIZED
     );
-    let page = client()
-        .get(app.url("/"))
-        .header(COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap();
+    let page = answer_with(&app, Method::GET, "/", &cookie).await;
     assert_eq!(page.status(), StatusCode::SEE_OTHER);
     assert_eq!(page.headers()["location"], "/sign-in");
 }
@@ -116,15 +115,72 @@ async fn sign_out_clears_the_cookie_even_with_the_database_down() {
         ("/sign-out", &cookie, "itf_session"),
         ("/console/sign-out", &console, "itf_console_session"),
     ] {
-        let answer = client()
-            .post(app.url(path))
-            .header(COOKIE, cookie)
-            .send()
-            .await
-            .unwrap();
+        let answer = answer_with(&app, Method::POST, path, cookie).await;
         assert_eq!(answer.status(), StatusCode::SEE_OTHER, "{path}");
         let cleared = set_cookie(&answer, name).expect("the cookie is cleared");
         assert!(cleared.starts_with(&format!("{name}=;")), "{cleared}");
         assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    }
+}
+
+/// On PostgreSQL, each instance answers a session in steady use from its
+/// cache, and a sign-out on one instance ends the session on every other.
+#[tokio::test]
+async fn a_sign_out_on_one_instance_ends_the_session_on_the_others() {
+    let db = TestDb::postgres().await;
+    let a = TestApp::spawn(TestConfig::on(&db.url())).await;
+    let b = TestApp::spawn(TestConfig::on(&db.url())).await;
+    let pool = sqlx::PgPool::connect(&db.url()).await.unwrap();
+    let listening = "SELECT count(*) FROM pg_stat_activity
+                     WHERE datname = current_database() AND query LIKE 'LISTEN%itf_sessions_ended%'";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while sqlx::query_scalar::<_, i64>(listening)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        < 2
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the instances never listened for ended sessions"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // Served from B's cache: the row taken away behind its back goes
+    // unnoticed.
+    let cached = sign_in_with(&a, "/sign-in/mock", "vet-no-itf", None).await;
+    assert_eq!(
+        status_with(&b, "/v0/intent_to_file", &cached).await,
+        StatusCode::OK
+    );
+    sqlx::query("DELETE FROM sessions")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        status_with(&b, "/v0/intent_to_file", &cached).await,
+        StatusCode::OK
+    );
+
+    let cookie = sign_in_with(&a, "/sign-in/mock", "vet-no-itf", None).await;
+    assert_eq!(
+        status_with(&b, "/v0/intent_to_file", &cookie).await,
+        StatusCode::OK
+    );
+    let signed_out = answer_with(&a, Method::POST, "/sign-out", &cookie).await;
+    assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        status_with(&a, "/v0/intent_to_file", &cookie).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while status_with(&b, "/v0/intent_to_file", &cookie).await != StatusCode::UNAUTHORIZED {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the session signed out on one instance still works on another"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
