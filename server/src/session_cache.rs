@@ -20,8 +20,9 @@ use crate::session_token::SessionTokenHash;
 use crate::store::{session_activity, Session, TOUCH_EVERY};
 
 /// More sessions than this in use within `TOUCH_EVERY` are read from the
-/// database beyond it: the cache never grows past it.
-const MOST_ENTRIES: usize = 50_000;
+/// database beyond it: the cache never grows past it (about 5 MB), however
+/// many veterans sign in.
+const MOST_ENTRIES: usize = 10_000;
 
 pub struct SessionCache {
     inner: Mutex<Inner>,
