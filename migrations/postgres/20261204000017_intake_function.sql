@@ -14,6 +14,15 @@
 -- Each statement of a VOLATILE function takes its own snapshot, so the
 -- record is read after the lock is held: a completion committed while we
 -- waited is seen.
+-- The lock that serialises intake with the completion of a veteran's
+-- request of a type, until the transaction ends: intake, the end of a turn
+-- that confirmed an ITF and an operator's resolve all take it through here,
+-- so that they cannot disagree on its key.
+CREATE FUNCTION itf_request_lock(p_icn TEXT, p_itf_type TEXT) RETURNS void
+LANGUAGE sql VOLATILE AS $$
+    SELECT pg_advisory_xact_lock(hashtextextended('itf_request:' || p_icn || ':' || p_itf_type, 0));
+$$;
+
 CREATE FUNCTION itf_intake(
     p_request_id TEXT,
     p_user_id TEXT,
@@ -30,7 +39,7 @@ CREATE FUNCTION itf_intake(
 ) RETURNS SETOF itf_requests
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended('itf_request:' || p_icn || ':' || p_itf_type, 0));
+    PERFORM itf_request_lock(p_icn, p_itf_type);
     IF (SELECT xmin::text::bigint FROM provider_records
         WHERE icn = p_icn AND itf_type = p_itf_type) IS DISTINCT FROM p_record_version THEN
         RETURN;

@@ -232,14 +232,11 @@ async fn record_confirmed(
     itf: Option<&ConfirmedItf>,
     seen_at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "SELECT pg_advisory_xact_lock(hashtextextended('itf_request:' || icn || ':' || itf_type, 0))
-         FROM itf_requests WHERE id = $1 AND $2",
-    )
-    .bind(request_id)
-    .bind(itf.is_some())
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query("SELECT itf_request_lock(icn, itf_type) FROM itf_requests WHERE id = $1 AND $2")
+        .bind(request_id)
+        .bind(itf.is_some())
+        .execute(&mut **tx)
+        .await?;
     sqlx::query(&format!(
         "{INSERT_ACTIVE} SELECT icn, itf_type, $2, $3, $4, $5 FROM itf_requests
          WHERE id = $1 AND $6 {ON_CONFLICT_ACTIVE}"
@@ -357,8 +354,8 @@ static END_TURNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
              RETURNING jobs.id AS held_job, jobs.request_id),
          locked AS MATERIALIZED (
              SELECT t.*, r.id, r.icn, r.itf_type, r.shown_pending,
-                 CASE WHEN t.confirmed THEN pg_advisory_xact_lock(hashtextextended(
-                     'itf_request:' || r.icn || ':' || r.itf_type, 0))::text END AS lock
+                 CASE WHEN t.confirmed THEN itf_request_lock(r.icn, r.itf_type)::text END
+                     AS lock
              FROM held
              JOIN turns t ON t.job_id = held.held_job
              JOIN itf_requests r ON r.id = held.request_id

@@ -1262,13 +1262,11 @@ async fn an_intake_waiting_on_a_completion_on_postgres_sees_its_itf() {
         .unwrap();
 
     let mut completion = pool.begin().await.unwrap();
-    sqlx::query(
-        "SELECT pg_advisory_xact_lock(hashtextextended('itf_request:' || $1 || ':compensation', 0))",
-    )
-    .bind(&icn)
-    .execute(&mut *completion)
-    .await
-    .unwrap();
+    sqlx::query("SELECT itf_request_lock($1, 'compensation')")
+        .bind(&icn)
+        .execute(&mut *completion)
+        .await
+        .unwrap();
     let intake = tokio::spawn({
         let (store, vet) = (store.clone(), vet.clone());
         async move { store.intake(&new_request(&vet, now())).await }
